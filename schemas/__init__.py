@@ -1,0 +1,1 @@
+"""The contracts of poolstream: event structs, their JSON and Arrow codecs, and the ClickHouse DDL."""

@@ -1,0 +1,156 @@
+"""The Share event and its two wire forms on the `shares` topic.
+
+* JSON, one share per message — what an external Stratum server publishes (interoperable form).
+* Arrow IPC stream carrying one record batch of many shares — the fast path.
+
+Both decode to the same columnar form, a `pyarrow.RecordBatch` with `SHARE_SCHEMA`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+import msgspec
+import pyarrow as pa
+
+SHARE_VERSION = 1
+ARROW_MAGIC = b"\xff\xff\xff\xff"  # Arrow IPC continuation marker: how an Arrow message starts
+
+
+class DecodeError(ValueError):
+    """A message on a share topic that is neither a valid JSON share nor a valid Arrow share batch."""
+
+
+class Share(msgspec.Struct, frozen=True, kw_only=True):
+    """One submitted share, as reported by the Stratum gateway that received it.
+
+    `ts` is milliseconds since the Unix epoch, UTC. `result` is the gateway's verdict: ``accepted`` or a
+    reason name from `schemas.reasons.Reason` (stale, low_difficulty, ...). `hardware` is a hint
+    (cpu, gpu, asic, or empty) taken from the miner's user agent.
+    """
+
+    ts: int
+    algorithm: str
+    miner: str
+    difficulty: float
+    worker: str = ""
+    network_difficulty: float = 0.0
+    result: str = "accepted"
+    job_id: str = ""
+    extranonce2: str = ""
+    ntime: int = 0
+    nonce: int = 0
+    ip: str = ""
+    hardware: str = ""
+    v: int = SHARE_VERSION
+
+
+SHARE_SCHEMA = pa.schema(
+    [
+        pa.field("ts", pa.timestamp("ms", tz="UTC"), nullable=False),
+        pa.field("algorithm", pa.string(), nullable=False),
+        pa.field("miner", pa.string(), nullable=False),
+        pa.field("worker", pa.string(), nullable=False),
+        pa.field("difficulty", pa.float64(), nullable=False),
+        pa.field("network_difficulty", pa.float64(), nullable=False),
+        pa.field("result", pa.string(), nullable=False),
+        pa.field("job_id", pa.string(), nullable=False),
+        pa.field("extranonce2", pa.string(), nullable=False),
+        pa.field("ntime", pa.uint32(), nullable=False),
+        pa.field("nonce", pa.uint32(), nullable=False),
+        pa.field("ip", pa.string(), nullable=False),
+        pa.field("hardware", pa.string(), nullable=False),
+    ],
+    metadata={b"poolstream.event": b"share", b"poolstream.version": str(SHARE_VERSION).encode()},
+)
+SHARE_COLUMNS: tuple[str, ...] = tuple(SHARE_SCHEMA.names)
+
+_json_encoder = msgspec.json.Encoder()
+_json_share = msgspec.json.Decoder(Share)
+_json_shares = msgspec.json.Decoder(list[Share])
+
+
+def encode_json(share: Share) -> bytes:
+    return _json_encoder.encode(share)
+
+
+def decode_json(data: bytes) -> list[Share]:
+    """Decode one JSON share (an object) or several (an array)."""
+    try:
+        if data[:1] == b"[":
+            shares = _json_shares.decode(data)
+        else:
+            shares = [_json_share.decode(data)]
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise DecodeError(f"invalid JSON share: {exc}") from None
+    for share in shares:
+        if share.v != SHARE_VERSION:
+            raise DecodeError(f"unsupported share version {share.v} (this build reads {SHARE_VERSION})")
+        if not (0 <= share.ntime <= 0xFFFFFFFF and 0 <= share.nonce <= 0xFFFFFFFF):
+            raise DecodeError("ntime and nonce must be uint32")
+    return shares
+
+
+def shares_to_batch(shares: Sequence[Share]) -> pa.RecordBatch:
+    """Columnar form of a list of shares."""
+    cols: dict[str, list[object]] = {name: [] for name in SHARE_COLUMNS}
+    for s in shares:
+        for name in SHARE_COLUMNS:
+            cols[name].append(getattr(s, name))
+    arrays = [pa.array(cols[f.name], type=f.type) for f in SHARE_SCHEMA]
+    return pa.RecordBatch.from_arrays(arrays, schema=SHARE_SCHEMA)
+
+
+def batch_to_shares(batch: pa.RecordBatch) -> list[Share]:
+    """The inverse of `shares_to_batch` (for tests and the JSON relay; slow by design)."""
+    rows = batch.to_pylist()
+    out = []
+    for row in rows:
+        ts = row["ts"]
+        row["ts"] = int(ts.timestamp() * 1000) if isinstance(ts, dt.datetime) else int(ts)
+        out.append(Share(**row))
+    return out
+
+
+def encode_arrow(batch: pa.RecordBatch) -> bytes:
+    """One Arrow IPC stream holding `batch` (must have `SHARE_SCHEMA`)."""
+    if not batch.schema.equals(SHARE_SCHEMA):
+        raise ValueError("batch does not have SHARE_SCHEMA")
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, SHARE_SCHEMA) as writer:
+        writer.write_batch(batch)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def decode_arrow(data: bytes) -> pa.RecordBatch:
+    try:
+        reader = pa.ipc.open_stream(pa.py_buffer(data))
+        batches = list(reader)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DecodeError(f"invalid Arrow share batch: {exc}") from None
+    if not reader.schema.remove_metadata().equals(SHARE_SCHEMA.remove_metadata()):
+        raise DecodeError(f"Arrow share batch has an unexpected schema: {reader.schema.names}")
+    version = (reader.schema.metadata or {}).get(b"poolstream.version", b"1")
+    if version != str(SHARE_VERSION).encode():
+        raise DecodeError(f"unsupported share version {version!r} (this build reads {SHARE_VERSION})")
+    if not batches:
+        return pa.RecordBatch.from_pylist([], schema=SHARE_SCHEMA)
+    if len(batches) == 1:
+        return batches[0].replace_schema_metadata(SHARE_SCHEMA.metadata)
+    table = pa.Table.from_batches(batches).combine_chunks()
+    return table.to_batches()[0].replace_schema_metadata(SHARE_SCHEMA.metadata)
+
+
+def decode_message(data: bytes) -> pa.RecordBatch:
+    """Decode any message of the `shares` topic into the columnar form; raises `DecodeError`."""
+    if data[:4] == ARROW_MAGIC:
+        return decode_arrow(data)
+    stripped = data.lstrip()
+    if stripped[:1] in (b"{", b"["):
+        return shares_to_batch(decode_json(stripped))
+    raise DecodeError("message is neither JSON nor an Arrow IPC stream")
+
+
+def concat(batches: Iterable[pa.RecordBatch]) -> pa.Table:
+    return pa.Table.from_batches(list(batches), schema=SHARE_SCHEMA)

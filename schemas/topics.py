@@ -1,0 +1,51 @@
+"""Topic names: the one place they are spelled. A deployment may prefix them all (`KAFKA_TOPIC_PREFIX`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SHARES = "shares"
+SHARES_REJECTED = "shares.rejected"
+BLOCKS = "blocks"
+JOBS = "jobs"
+TELEMETRY = "telemetry"
+TELEMETRY_REJECTED = "telemetry.rejected"
+
+ALL = (SHARES, SHARES_REJECTED, BLOCKS, JOBS, TELEMETRY, TELEMETRY_REJECTED)
+
+
+@dataclass(frozen=True)
+class TopicNames:
+    """The concrete topic names of one deployment (tests use a random prefix per session)."""
+
+    prefix: str = ""
+
+    def name(self, base: str) -> str:
+        return f"{self.prefix}{base}"
+
+    @property
+    def shares(self) -> str:
+        return self.name(SHARES)
+
+    @property
+    def shares_rejected(self) -> str:
+        return self.name(SHARES_REJECTED)
+
+    @property
+    def blocks(self) -> str:
+        return self.name(BLOCKS)
+
+    @property
+    def jobs(self) -> str:
+        return self.name(JOBS)
+
+    @property
+    def telemetry(self) -> str:
+        return self.name(TELEMETRY)
+
+    @property
+    def telemetry_rejected(self) -> str:
+        return self.name(TELEMETRY_REJECTED)
+
+    def all(self) -> tuple[str, ...]:
+        return tuple(self.name(t) for t in ALL)

@@ -1,0 +1,67 @@
+"""A clickhouse-connect client from a DSN: `chdb://PATH` (embedded chDB) or `http(s)://host:port`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+
+
+@dataclass(frozen=True)
+class ClickHouseSettings:
+    """Where the system of record lives. `dsn` is `chdb://./data/clickhouse` (a directory, relative to the
+    working directory), `chdb://memory`, or `http(s)://user:password@host:port`."""
+
+    dsn: str = "chdb://./data/clickhouse"
+    database: str = "poolstream"
+    shares_ttl_days: int = 30
+
+    @property
+    def embedded(self) -> bool:
+        return self.dsn.startswith("chdb:")
+
+
+class ClickHouseUnavailable(RuntimeError):
+    """ClickHouse could not be reached; the message says which DSN and why."""
+
+
+def _chdb_path(dsn: str) -> str | None:
+    rest = dsn.split("://", 1)[1] if "://" in dsn else dsn.split(":", 1)[1]
+    if rest in ("", "memory", ":memory:"):
+        return None
+    return os.path.abspath(rest)
+
+
+def connect(settings: ClickHouseSettings, *, database: str | None = None) -> Client:
+    """Open a client and make sure the database exists. Raises `ClickHouseUnavailable` with a one-line reason."""
+    db = database if database is not None else settings.database
+    try:
+        if settings.embedded:
+            path = _chdb_path(settings.dsn)
+            if path is not None:
+                os.makedirs(path, exist_ok=True)
+            boot = clickhouse_connect.get_client(interface="chdb", path=path)
+            boot.command(f"CREATE DATABASE IF NOT EXISTS `{db}`")
+            return clickhouse_connect.get_client(interface="chdb", path=path, database=db)
+        boot = clickhouse_connect.get_client(dsn=settings.dsn, database="default")
+        boot.command(f"CREATE DATABASE IF NOT EXISTS `{db}`")
+        boot.close()
+        return clickhouse_connect.get_client(dsn=settings.dsn, database=db)
+    except Exception as exc:  # any driver/network error becomes one line naming the DSN
+        raise ClickHouseUnavailable(f"ClickHouse at {redact(settings.dsn)} unavailable: {first_line(exc)}") from exc
+
+
+def redact(dsn: str) -> str:
+    """The DSN without its password, for messages and logs."""
+    parsed = urlparse(dsn)
+    if parsed.password:
+        return dsn.replace(f":{parsed.password}@", ":***@")
+    return dsn
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]

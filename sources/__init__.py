@@ -1,0 +1,1 @@
+"""Where data enters poolstream: the Stratum gateway, telemetry collectors and the fleet simulator."""
