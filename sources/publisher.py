@@ -49,10 +49,17 @@ class Publisher:
         else:
             self.failed.append(str(err))
 
-    def publish(self, topic: str, value: bytes, key: bytes | None = None) -> None:
+    def publish(
+        self, topic: str, value: bytes, key: bytes | None = None, headers: dict[str, bytes] | None = None,
+        timestamp_ms: int = 0,
+    ) -> None:
+        """Queue one message (blocks while the local queue is full: backpressure, never a drop)."""
         while True:
             try:
-                self._producer.produce(topic, value=value, key=key, on_delivery=self._on_delivery)
+                self._producer.produce(
+                    topic, value=value, key=key, headers=headers, timestamp=timestamp_ms,
+                    on_delivery=self._on_delivery,
+                )
                 break
             except BufferError:
                 # Local queue full: let the broker catch up rather than drop the event.

@@ -1,0 +1,19 @@
+"""GET /api/v1/stats: pool-wide hashrate, activity, share counts and hardware mix."""
+
+from __future__ import annotations
+
+from litestar import Controller, get
+
+from api.controllers import ERROR_RESPONSES
+from api.dto.pool import PoolStats
+from api.envelope import Envelope, Meta
+from api.services.pool import PoolService
+
+
+class StatsController(Controller):
+    path = "/stats"
+    tags = ["pool"]
+
+    @get("/", summary="Pool statistics", responses=ERROR_RESPONSES)
+    async def stats(self, pool_service: PoolService, meta: Meta) -> Envelope[PoolStats]:
+        return Envelope(data=await pool_service.stats(), meta=meta)

@@ -1,0 +1,109 @@
+"""The writer of the `shares` table: one INSERT per flushed batch, idempotent, retried until durable.
+
+Idempotency has two layers. (1) Each row carries the Kafka message it came from (src_topic, src_partition,
+src_offset); the same INSERT feeds `ingest_progress`, so after a restart the agent reads the highest offset
+written per partition (`watermarks`) and skips anything at or below it, whatever the batch boundaries of the
+replay. (2) Each INSERT carries a deterministic `insert_deduplication_token` built from the offset ranges it
+covers, so a retried INSERT after a timeout writes nothing twice (also in the materialized views).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+
+import pyarrow as pa
+from clickhouse_connect.driver.client import Client
+
+log = logging.getLogger(__name__)
+
+SHARES_TABLE = "shares"
+
+SHARES_ROW_SCHEMA = pa.schema(
+    [
+        pa.field("ts", pa.timestamp("ms", tz="UTC")),
+        pa.field("algorithm", pa.string()),
+        pa.field("miner", pa.string()),
+        pa.field("worker", pa.string()),
+        pa.field("difficulty", pa.float64()),
+        pa.field("network_difficulty", pa.float64()),
+        pa.field("status", pa.string()),
+        pa.field("job_id", pa.string()),
+        pa.field("extranonce2", pa.string()),
+        pa.field("ntime", pa.uint32()),
+        pa.field("nonce", pa.uint32()),
+        pa.field("ip", pa.string()),
+        pa.field("hardware", pa.string()),
+        pa.field("share_key", pa.uint64()),
+        pa.field("src_topic", pa.string()),
+        pa.field("src_partition", pa.uint16()),
+        pa.field("src_offset", pa.uint64()),
+        pa.field("ingested_at", pa.timestamp("ms", tz="UTC")),
+    ]
+)
+
+
+def dedup_token(table: str, ranges: Mapping[tuple[str, int], tuple[int, int]]) -> str:
+    """A deterministic token for an INSERT covering these (topic, partition) -> (first, last) offset ranges."""
+    spec = ";".join(f"{t}/{p}/{a}-{b}" for (t, p), (a, b) in sorted(ranges.items()))
+    return f"{table}:" + hashlib.sha256(spec.encode()).hexdigest()
+
+
+class ShareWriter:
+    """Writes share rows; `write` returns only once the rows are durable (it retries with backoff forever,
+    logging each failure, because dropping shares is not an option: backpressure reaches the consumer)."""
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        max_backoff_s: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._client = client
+        self._max_backoff_s = max_backoff_s
+        self._sleep = sleep
+        self.failures = 0
+
+    def write(self, rows: pa.Table, token: str) -> None:
+        if rows.num_rows == 0:
+            return
+        backoff = 0.1
+        while True:
+            try:
+                self._client.insert_arrow(
+                    SHARES_TABLE,
+                    rows,
+                    settings={
+                        "insert_deduplication_token": token,
+                        "deduplicate_blocks_in_dependent_materialized_views": 1,
+                        "max_insert_block_size": max(rows.num_rows, 1_048_576),
+                    },
+                )
+                return
+            except Exception as exc:  # driver and server errors alike: log, back off, retry; never drop
+                self.failures += 1
+                log.error("insert into %s failed (%s); retrying in %.1fs", SHARES_TABLE, str(exc)[:200], backoff)
+                self._sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff_s)
+
+    def watermarks(self, topic: str) -> dict[int, int]:
+        """Highest offset durably written per partition of `topic`."""
+        result = self._client.query(
+            "SELECT partition, max(max_offset) FROM ingest_progress WHERE topic = {t:String} GROUP BY partition",
+            parameters={"t": topic},
+        )
+        return {int(p): int(o) for p, o in result.result_rows}
+
+    def recent_keys(self, since_ms: int) -> tuple[list[int], list[int]]:
+        """Keys and times of accepted shares since `since_ms` (rebuilds the duplicate window after a restart)."""
+        result = self._client.query(
+            "SELECT share_key, toUnixTimestamp64Milli(ts) FROM shares "
+            "WHERE ts >= fromUnixTimestamp64Milli({since:Int64}) AND status = 'accepted' ORDER BY ts",
+            parameters={"since": since_ms},
+        )
+        keys = [int(r[0]) for r in result.result_rows]
+        times = [int(r[1]) for r in result.result_rows]
+        return keys, times

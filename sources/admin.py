@@ -1,0 +1,31 @@
+"""Topic administration: create the deployment's topics (idempotent) before anything produces to them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+
+def ensure_topics(bootstrap: str, names: Iterable[str], partitions: int = 4, timeout: float = 10.0) -> None:
+    """Create the missing topics among `names`. Raises KafkaException if the broker cannot be reached."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    missing = [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names if n not in existing]
+    if not missing:
+        return
+    for name, future in admin.create_topics(missing, request_timeout=timeout).items():
+        try:
+            future.result()
+        except KafkaException as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise KafkaException(f"cannot create topic {name}: {exc}") from exc
+
+
+def broker_reachable(bootstrap: str, timeout: float = 2.0) -> bool:
+    try:
+        AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=timeout)
+    except KafkaException:
+        return False
+    return True

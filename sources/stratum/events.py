@@ -1,0 +1,70 @@
+"""Share, block and job events from the gateway to Kafka.
+
+Shares are buffered as rows and published as Arrow record batches (`schemas.share.encode_arrow`) at most
+every `share_flush_ms` or `share_flush_max` rows. Rows are grouped by the partition their miner's address
+hashes to (CRC32 mod `partitions`, librdkafka's default `consistent_random` partitioner) and each group is
+keyed by one of its miners, so all of a miner's shares land on one partition, in order.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+
+import pyarrow as pa
+
+from schemas.block import Block, encode_block
+from schemas.share import SHARE_SCHEMA, encode_arrow
+from sources.publisher import Publisher
+
+log = logging.getLogger(__name__)
+
+#: One share row in SHARE_SCHEMA column order:
+#: ts, algorithm, miner, worker, difficulty, network_difficulty, result, job_id, extranonce2, ntime, nonce,
+#: ip, hardware.
+ShareRow = tuple[int, str, str, str, float, float, str, str, str, int, int, str, str]
+
+
+def partition_of(miner: str, partitions: int) -> int:
+    return zlib.crc32(miner.encode()) % partitions
+
+
+class ShareRecorder:
+    """Buffers share rows per partition and publishes them as Arrow batches."""
+
+    def __init__(self, publisher: Publisher, topic: str, partitions: int, flush_max: int) -> None:
+        self._publisher = publisher
+        self._topic = topic
+        self.partitions = partitions
+        self._flush_max = flush_max
+        self._buckets: list[list[ShareRow]] = [[] for _ in range(partitions)]
+        self._pending = 0
+        self.published_rows = 0
+        self.published_messages = 0
+
+    def add(self, bucket: int, row: ShareRow) -> None:
+        self._buckets[bucket].append(row)
+        self._pending += 1
+        if self._pending >= self._flush_max:
+            self.flush()
+
+    def flush(self) -> None:
+        """Publish everything buffered (one message per non-empty partition group)."""
+        if not self._pending:
+            self._publisher.poll(0)
+            return
+        for i, rows in enumerate(self._buckets):
+            if not rows:
+                continue
+            self._buckets[i] = []
+            columns = list(zip(*rows, strict=True))
+            arrays = [pa.array(col, type=f.type) for col, f in zip(columns, SHARE_SCHEMA, strict=True)]
+            batch = pa.RecordBatch.from_arrays(arrays, schema=SHARE_SCHEMA)
+            self._publisher.publish(self._topic, encode_arrow(batch), key=rows[0][2].encode())
+            self.published_rows += len(rows)
+            self.published_messages += 1
+        self._pending = 0
+
+
+def publish_block(publisher: Publisher, topic: str, block: Block) -> None:
+    publisher.publish(topic, encode_block(block), key=block.miner.encode())

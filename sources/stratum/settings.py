@@ -1,0 +1,161 @@
+"""Settings of the Stratum V1 gateway: one frozen group, built by the composition root (which reads the
+environment). Every bad value fails at construction with the name of the field."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from schemas.algorithms import Algorithm
+
+#: Regtest-like "anything goes" nbits (network difficulty ~ 4.7e-10): every share is a block candidate.
+NBITS_REGTEST = 0x207FFFFF
+
+
+class SettingsError(ValueError):
+    """A Stratum setting is out of range; the message names the field."""
+
+
+def _positive(name: str, value: float) -> None:
+    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+        raise SettingsError(f"{name} must be a positive number, got {value!r}")
+
+
+@dataclass(frozen=True)
+class PortSettings:
+    """One listening port: the algorithm it serves and its difficulty policy (fractional values allowed).
+
+    `nbits` is the compact network target the template generator puts in its jobs (ignored by a real-node
+    job source, which takes the node's). The default is Bitcoin's difficulty 1 (`0x1d00ffff`) for SHA256d
+    and Litecoin's genesis target (`0x1e0ffff0`) for scrypt.
+    """
+
+    algorithm: Algorithm
+    port: int
+    start_difficulty: float
+    min_difficulty: float
+    max_difficulty: float
+    nbits: int
+
+    def __post_init__(self) -> None:
+        prefix = f"stratum port {self.algorithm.wire}"
+        if self.algorithm not in (Algorithm.SHA256D, Algorithm.SCRYPT):
+            raise SettingsError(f"{prefix}: algorithm must be sha256d or scrypt")
+        if not 0 <= self.port <= 65535:
+            raise SettingsError(f"{prefix}.port must be in 0..65535 (0: any free port), got {self.port}")
+        _positive(f"{prefix}.start_difficulty", self.start_difficulty)
+        _positive(f"{prefix}.min_difficulty", self.min_difficulty)
+        _positive(f"{prefix}.max_difficulty", self.max_difficulty)
+        if not self.min_difficulty <= self.start_difficulty <= self.max_difficulty:
+            raise SettingsError(
+                f"{prefix}: need min_difficulty <= start_difficulty <= max_difficulty, got "
+                f"{self.min_difficulty} / {self.start_difficulty} / {self.max_difficulty}"
+            )
+        if not 0 < self.nbits <= 0xFFFFFFFF or (self.nbits >> 24) < 1 or (self.nbits & 0x00800000):
+            raise SettingsError(f"{prefix}.nbits is not a valid compact target: {self.nbits:#x}")
+
+
+def default_ports() -> tuple[PortSettings, ...]:
+    """SHA256d on 3333 and scrypt on 3337, with difficulties a one-thread CPU miner can use."""
+    return (
+        PortSettings(Algorithm.SHA256D, 3333, start_difficulty=0.01, min_difficulty=0.0001,
+                     max_difficulty=1e12, nbits=0x1D00FFFF),
+        PortSettings(Algorithm.SCRYPT, 3337, start_difficulty=0.5, min_difficulty=0.001,
+                     max_difficulty=1e9, nbits=0x1E0FFFF0),
+    )
+
+
+@dataclass(frozen=True)
+class StratumSettings:
+    """All knobs of the gateway. Times are seconds unless the name says otherwise."""
+
+    ports: tuple[PortSettings, ...] = field(default_factory=default_ports)
+    host: str = "127.0.0.1"  # loopback by default: opening to the world is an explicit choice
+    extranonce2_size: int = 4
+    # vardiff
+    vardiff_target_s: float = 10.0  # aimed interval between one connection's shares
+    vardiff_retarget_s: float = 60.0  # retarget at most this often (earlier on a burst of shares)
+    vardiff_variance: float = 0.3  # no retarget while the observed interval is within ±30% of the target
+    # jobs
+    job_refresh_s: float = 30.0  # a new job_id at least this often (miners stall after ~120 s)
+    template_poll_s: float = 2.0  # how often the job source is asked whether the chain tip moved
+    jobs_kept: int = 8  # jobs a submit may still refer to (older ones are stale)
+    ntime_future_s: int = 7200  # a submit's ntime may run ahead of the job's by this much
+    coinbase_tag: str = "/poolstream/"
+    #: Output script of the template generator's coinbase (hex). Default: P2WPKH to a zero key hash.
+    coinbase_script_hex: str = "0014" + "00" * 20
+    # safety
+    max_line_bytes: int = 4096
+    max_connections: int = 20_000
+    max_connections_per_ip: int = 1024  # mining farms sit behind NAT: keep it generous
+    idle_timeout_s: float = 600.0  # no line from the client for this long closes it
+    write_buffer_bytes: int = 64 * 1024  # per-connection buffer before a client counts as slow
+    drain_timeout_s: float = 10.0  # a slow client that cannot drain its buffer for this long is closed
+    ban_check_after: int = 50  # shares of an IP before its invalid ratio is judged
+    ban_invalid_percent: float = 50.0  # ban an IP whose invalid shares exceed this share of the total
+    ban_time_s: float = 600.0  # 0 disables banning
+    # verification and events
+    verify_batch_max: int = 4096
+    verify_batch_wait_ms: float = 2.0
+    verify_threads: int = 2
+    share_flush_ms: float = 100.0
+    share_flush_max: int = 20_000
+    share_partitions: int = 4  # partitions of the shares topic: batches are split per partition
+
+    def __post_init__(self) -> None:
+        if not self.ports:
+            raise SettingsError("stratum.ports must list at least one port")
+        numbers = [p.port for p in self.ports if p.port]
+        if len(set(numbers)) != len(numbers):
+            raise SettingsError(f"stratum.ports: a port number is used twice: {numbers}")
+        if not self.host:
+            raise SettingsError("stratum.host must not be empty")
+        if not 2 <= self.extranonce2_size <= 8:
+            raise SettingsError(f"stratum.extranonce2_size must be in 2..8, got {self.extranonce2_size}")
+        for name in ("vardiff_target_s", "vardiff_retarget_s", "job_refresh_s", "template_poll_s",
+                     "idle_timeout_s", "drain_timeout_s", "verify_batch_wait_ms", "share_flush_ms"):
+            _positive(f"stratum.{name}", getattr(self, name))
+        if not 0 < self.vardiff_variance < 1:
+            raise SettingsError(f"stratum.vardiff_variance must be in (0, 1), got {self.vardiff_variance}")
+        for name in ("jobs_kept", "max_line_bytes", "max_connections", "max_connections_per_ip",
+                     "write_buffer_bytes", "ban_check_after", "verify_batch_max", "verify_threads",
+                     "share_flush_max", "share_partitions", "ntime_future_s"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise SettingsError(f"stratum.{name} must be a positive integer, got {value!r}")
+        if self.max_line_bytes < 256:
+            raise SettingsError(f"stratum.max_line_bytes must be at least 256, got {self.max_line_bytes}")
+        if not 0 < self.ban_invalid_percent <= 100:
+            raise SettingsError(f"stratum.ban_invalid_percent must be in (0, 100], got {self.ban_invalid_percent}")
+        if self.ban_time_s < 0:
+            raise SettingsError(f"stratum.ban_time_s must be >= 0, got {self.ban_time_s}")
+        if len(self.coinbase_tag.encode()) > 40:
+            raise SettingsError("stratum.coinbase_tag must be at most 40 bytes")
+        try:
+            script = bytes.fromhex(self.coinbase_script_hex)
+        except ValueError:
+            raise SettingsError("stratum.coinbase_script_hex is not hex") from None
+        if not 1 <= len(script) <= 10_000:
+            raise SettingsError("stratum.coinbase_script_hex must hold 1..10000 bytes")
+
+    def port_for(self, algorithm: Algorithm) -> PortSettings:
+        for p in self.ports:
+            if p.algorithm is algorithm:
+                return p
+        raise KeyError(algorithm)
+
+
+@dataclass(frozen=True)
+class GetBlockTemplateSettings:
+    """A real node's JSON-RPC endpoint for `GetBlockTemplateJobSource` (one per algorithm)."""
+
+    url: str
+    username: str = ""
+    password: str = ""
+    timeout_s: float = 5.0
+    rules: tuple[str, ...] = ("segwit",)
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith(("http://", "https://")):
+            raise SettingsError(f"stratum.gbt.url must be an http(s) URL, got {self.url!r}")
+        _positive("stratum.gbt.timeout_s", self.timeout_s)

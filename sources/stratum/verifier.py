@@ -1,0 +1,168 @@
+"""Batched share verification: submits wait a few milliseconds (or until `batch_max` are queued), then one
+numba kernel call rebuilds coinbase -> merkle root -> header -> PoW hash for the whole batch in a worker
+thread (the kernels release the GIL), while the event loop keeps serving connections."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from kernels.stratum_header import verify_submits
+from kernels.targets import meets_target_rows
+from sources.stratum.jobs import Job
+
+
+class PendingSubmit:
+    """A syntactically valid, non-duplicate submit waiting for its hash. `target_le` is the easiest target
+    the share may meet (the connection's current or previous difficulty, whichever is lower)."""
+
+    __slots__ = ("owner", "msg_id", "job", "extranonce1", "extranonce2", "coinbase", "ntime", "nonce", "target_le",
+                 "difficulty", "strict_target", "fallback_difficulty", "miner", "worker", "bucket",
+                 "received")
+
+    def __init__(
+        self, owner: Any, msg_id: Any, job: Job, extranonce1: bytes, extranonce2: bytes, ntime: int, nonce: int,
+        target_le: bytes, difficulty: float, strict_target: int, fallback_difficulty: float, miner: str,
+        worker: str, bucket: int, received: float,
+    ) -> None:  # fmt: skip
+        self.owner = owner
+        self.msg_id = msg_id
+        self.job = job
+        self.extranonce1 = extranonce1
+        self.extranonce2 = extranonce2
+        self.coinbase = job.coinb1 + extranonce1 + extranonce2 + job.coinb2
+        self.ntime = ntime
+        self.nonce = nonce
+        self.target_le = target_le
+        self.difficulty = difficulty  # credited when the hash meets strict_target
+        self.strict_target = strict_target  # 0: no fallback, target_le is the only target
+        self.fallback_difficulty = fallback_difficulty  # credited when it meets only target_le
+        self.miner = miner
+        self.worker = worker
+        self.bucket = bucket
+        self.received = received
+
+
+@dataclass
+class BatchResult:
+    items: list[PendingSubmit]
+    headers: NDArray[np.uint8]
+    hashes: NDArray[np.uint8]
+    share_ok: list[bool]
+    block_ok: list[bool]
+    seconds: float  # kernel wall time
+
+
+def verify_batch(algorithm: str, items: list[PendingSubmit]) -> BatchResult:
+    """Hash a batch and compare with each share's and job's target (runs in a worker thread)."""
+    t0 = time.perf_counter()
+    n = len(items)
+    job_index: dict[Job, int] = {}  # Job hashes by identity
+    idx = np.array([job_index.setdefault(it.job, len(job_index)) for it in items], np.intp)
+    jobs = list(job_index)
+    flat = np.frombuffer(b"".join([it.coinbase for it in items]), np.uint8)
+    lengths = np.array([len(it.coinbase) for it in items], np.int64)
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    ntimes = np.array([it.ntime for it in items], np.uint32)
+    nonces = np.array([it.nonce for it in items], np.uint32)
+    kmax = max(len(j.branch) for j in jobs)
+    branch_table = np.zeros((len(jobs), max(kmax, 1), 32), np.uint8)
+    for k, j in enumerate(jobs):
+        if j.branch:
+            branch_table[k, : len(j.branch)] = j.branch_array
+    counts = np.array([len(j.branch) for j in jobs], np.uint32)[idx]
+    versions = np.array([j.template.version for j in jobs], np.uint32)[idx]
+    nbits = np.array([j.template.nbits for j in jobs], np.uint32)[idx]
+    prevhashes = np.frombuffer(b"".join(j.prevhash_stratum for j in jobs), np.uint8).reshape(-1, 32)[idx]
+    net_targets = np.frombuffer(
+        b"".join(min(j.network_target, (1 << 256) - 1).to_bytes(32, "little") for j in jobs), np.uint8
+    ).reshape(-1, 32)[idx]
+    targets = np.frombuffer(b"".join(it.target_le for it in items), np.uint8).reshape(n, 32)
+    headers, hashes = verify_submits(
+        flat, offsets, branch_table[idx], counts, versions, prevhashes, ntimes, nbits, nonces, algorithm=algorithm
+    )
+    share_ok = meets_target_rows(hashes, targets).tolist()
+    block_ok = meets_target_rows(hashes, net_targets).tolist()
+    return BatchResult(items, headers, hashes, share_ok, block_ok, time.perf_counter() - t0)
+
+
+class BatchVerifier:
+    """Collects submits of one algorithm and verifies them in batches on `executor`.
+
+    At most `max_inflight` batches run at once; `on_done` is called on the event loop with each result.
+    """
+
+    def __init__(
+        self,
+        algorithm: str,
+        executor: Executor,
+        on_done: Callable[[BatchResult], None],
+        on_failed: Callable[[list[PendingSubmit], BaseException], None],
+        batch_max: int,
+        wait_s: float,
+        max_inflight: int,
+    ) -> None:
+        self.algorithm = algorithm
+        self._executor = executor
+        self._on_done = on_done
+        self._on_failed = on_failed
+        self._batch_max = batch_max
+        self._wait_s = wait_s
+        self._max_inflight = max_inflight
+        self._pending: list[PendingSubmit] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._inflight: set[asyncio.Future[BatchResult]] = set()
+        self._loop = asyncio.get_running_loop()
+
+    @property
+    def queued(self) -> int:
+        return len(self._pending)
+
+    def add(self, item: PendingSubmit) -> None:
+        self._pending.append(item)
+        if len(self._pending) >= self._batch_max:
+            self._flush()
+        elif self._timer is None:
+            self._timer = self._loop.call_later(self._wait_s, self._flush)
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        while self._pending and len(self._inflight) < self._max_inflight:
+            # Spread what is waiting over the free threads (scrypt batches are CPU-heavy).
+            free = self._max_inflight - len(self._inflight)
+            size = min(self._batch_max, -(-len(self._pending) // free))
+            batch = self._pending[:size]
+            del self._pending[:size]
+            fut = self._loop.run_in_executor(self._executor, verify_batch, self.algorithm, batch)
+            self._inflight.add(fut)
+            fut.add_done_callback(functools.partial(self._done, batch))
+        # Anything left waits for a running batch to finish (see _done): the queue is the backpressure.
+
+    def _done(self, batch: list[PendingSubmit], fut: asyncio.Future[BatchResult]) -> None:
+        self._inflight.discard(fut)
+        if self._pending and self._timer is None:
+            self._flush()
+        exc = fut.exception()
+        if exc is not None:
+            self._on_failed(batch, exc)
+        else:
+            self._on_done(fut.result())
+
+    async def drain(self) -> None:
+        """Verify everything queued and wait for it (shutdown)."""
+        while self._pending or self._inflight:
+            self._flush()
+            if self._inflight:
+                await asyncio.wait(list(self._inflight))
+            await asyncio.sleep(0)
