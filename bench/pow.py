@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -23,16 +24,18 @@ SCRYPT_BATCH = 256
 
 
 def _rate(fn: Callable[[], object], items: int, seconds: float) -> float:
-    """Items per second of fn() (which processes `items` items), timed over at least `seconds`."""
+    """Items per second of fn() (which processes `items` items): the median over calls made in `seconds`.
+
+    The median, not the mean, so a neighbour process stealing the CPU for a moment skews the figure less.
+    """
     fn()  # warm-up: compile or load the cached kernel, touch the memory
-    calls = 0
-    start = time.perf_counter()
-    elapsed = 0.0
-    while elapsed < seconds or calls < 2:
+    rates: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline or len(rates) < 3:
+        start = time.perf_counter()
         fn()
-        calls += 1
-        elapsed = time.perf_counter() - start
-    return calls * items / elapsed
+        rates.append(items / (time.perf_counter() - start))
+    return statistics.median(rates)
 
 
 def _submit_batch(n: int, branches: int, seed: int = 0) -> tuple[tuple[np.ndarray, ...], np.ndarray]:

@@ -1,1 +1,1 @@
-"""jobs package."""
+"""APScheduler jobs of the batch side: one module each."""

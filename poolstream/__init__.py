@@ -1,1 +1,1 @@
-"""poolstream package."""
+"""poolstream: the composition root (settings, CLI, runtime, embedded broker)."""

@@ -38,6 +38,7 @@ SHARES_ROW_SCHEMA = pa.schema(
         pa.field("hardware", pa.string()),
         pa.field("share_key", pa.uint64()),
         pa.field("src_topic", pa.string()),
+        pa.field("src_topic_id", pa.string()),
         pa.field("src_partition", pa.uint16()),
         pa.field("src_offset", pa.uint64()),
         pa.field("ingested_at", pa.timestamp("ms", tz="UTC")),
@@ -89,11 +90,12 @@ class ShareWriter:
                 self._sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff_s)
 
-    def watermarks(self, topic: str) -> dict[int, int]:
-        """Highest offset durably written per partition of `topic`."""
+    def watermarks(self, topic: str, topic_id: str) -> dict[int, int]:
+        """Highest offset durably written per partition of `topic` (this incarnation of it: `topic_id`)."""
         result = self._client.query(
-            "SELECT partition, max(max_offset) FROM ingest_progress WHERE topic = {t:String} GROUP BY partition",
-            parameters={"t": topic},
+            "SELECT partition, max(max_offset) FROM ingest_progress WHERE topic = {t:String} "
+            "AND topic_id = {id:String} GROUP BY partition",
+            parameters={"t": topic, "id": topic_id},
         )
         return {int(p): int(o) for p, o in result.result_rows}
 

@@ -6,7 +6,7 @@ Pure CPU work (decode, numba checks, duplicate window), run in a thread by the a
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,7 +76,7 @@ class SharePreparer:
         self._settings = settings
         self._dedup = dedup
 
-    def prepare(self, decoded: Sequence[Decoded], now_ms: int) -> Prepared:
+    def prepare(self, decoded: Sequence[Decoded], now_ms: int, topic_ids: Mapping[str, str]) -> Prepared:
         batches: list[pa.RecordBatch] = []
         partitions: list[np.ndarray] = []
         offsets: list[np.ndarray] = []
@@ -135,6 +135,9 @@ class SharePreparer:
             np.arange(len(topics), dtype=np.uint16), [b.num_rows for b in batches]
         )
         topic_col = pa.DictionaryArray.from_arrays(pa.array(topic_codes), pa.array(topics)).cast(pa.string())
+        id_col = pa.DictionaryArray.from_arrays(
+            pa.array(topic_codes), pa.array([topic_ids.get(t, "") for t in topics])
+        ).cast(pa.string())
         status = names_column(reasons, REASON_NAMES)
         rows = pa.Table.from_arrays(
             [
@@ -153,6 +156,7 @@ class SharePreparer:
                 table.column("hardware"),
                 pa.array(keys, type=pa.uint64()),
                 topic_col,
+                id_col,
                 pa.array(np.concatenate(partitions), type=pa.uint16()),
                 pa.array(np.concatenate(offsets), type=pa.uint64()),
                 pa.array(np.full(n, now_ms, dtype=np.int64)).cast(pa.timestamp("ms", tz="UTC")),

@@ -26,8 +26,8 @@ import pyarrow as pa
 from kernels.share_checks import DuplicateWindow
 from schemas.clock import Clock
 from schemas.topics import TopicNames
+from sinks.publisher import Publisher
 from sinks.shares import ShareWriter, dedup_token
-from sources.publisher import Publisher
 from streams import metrics
 from streams.prepare import Decoded, Prepared, RawMessage, SharePreparer, decode
 from streams.settings import StreamSettings
@@ -62,6 +62,8 @@ class ShareIngest:
         self.preparer = SharePreparer(settings, self.dedup)
         self._watermarks: dict[tuple[str, int], int] = {}
         self._loaded: set[str] = set()
+        self.topic_ids: dict[str, str] = {}  # topic -> its broker id, resolved by the runtime before start
+        self.last_activity = time.monotonic()
         self.batches = 0
         self.error: BaseException | None = None  # set if the agent died; health reports it
 
@@ -74,13 +76,20 @@ class ShareIngest:
             self.dedup.mark(np.array(keys, dtype=np.uint64), np.array(times, dtype=np.int64), reasons)
         log.info("duplicate window restored with %d recent shares", len(keys))
 
+    async def drained(self, idle_s: float = 1.0, timeout_s: float = 15.0) -> None:
+        """Wait until the agent has seen no message for `idle_s` (bounded by `timeout_s`): called at shutdown
+        after the sources stopped, so what they published is stored before the consumer goes away."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and time.monotonic() - self.last_activity < idle_s:
+            await asyncio.sleep(0.1)
+
     def forget_partitions(self) -> None:
         """After a rebalance, read the watermarks again before trusting them."""
         self._loaded.clear()
 
     def _fresh(self, decoded: list[Decoded]) -> list[Decoded]:
         for topic in {d.message.topic for d in decoded} - self._loaded:
-            for partition, offset in self.writer.watermarks(topic).items():
+            for partition, offset in self.writer.watermarks(topic, self.topic_ids.get(topic, "")).items():
                 self._watermarks[(topic, partition)] = offset
             self._loaded.add(topic)
         marks = self._watermarks
@@ -94,10 +103,11 @@ class ShareIngest:
         fresh = self._fresh(decoded)
         if not fresh:
             return None
-        prepared = self.preparer.prepare(fresh, self.clock.now_ms())
+        prepared = self.preparer.prepare(fresh, self.clock.now_ms(), self.topic_ids)
         self._route_rejects(prepared)
         started = time.perf_counter()
-        self.writer.write(prepared.rows, dedup_token("shares", prepared.ranges))
+        ranges = {(f"{t}@{self.topic_ids.get(t, '')}", p): r for (t, p), r in prepared.ranges.items()}
+        self.writer.write(prepared.rows, dedup_token("shares", ranges))
         metrics.SINK_BATCH_SECONDS.labels("shares").observe(time.perf_counter() - started)
         metrics.SINK_BATCH_ROWS.labels("shares").observe(prepared.rows.num_rows)
         for tp, (_, last) in prepared.ranges.items():
@@ -162,6 +172,7 @@ def attach(app: faust.App, ingest: ShareIngest) -> Any:
         rows_pending = 0
         oldest = 0.0
         async for events in stream.noack_take(settings.max_messages, within=settings.flush_interval_s):
+            ingest.last_activity = time.monotonic()
             if not events_pending:
                 oldest = time.monotonic()
             decoded = await asyncio.to_thread(decode_all, events)
@@ -174,7 +185,10 @@ def attach(app: faust.App, ingest: ShareIngest) -> Any:
                     or time.monotonic() - oldest >= settings.flush_interval_s):
                 continue
             try:
-                await asyncio.to_thread(ingest.process, decoded_pending)
+                # shielded: a stop request lets the batch in hand become durable instead of abandoning it
+                await asyncio.shield(asyncio.to_thread(ingest.process, decoded_pending))
+            except asyncio.CancelledError:
+                raise
             except Exception as exc:
                 ingest.error = exc
                 log.exception("share agent failed; its batch stays unacknowledged and will be replayed")

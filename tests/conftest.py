@@ -14,8 +14,8 @@ from clickhouse_connect.driver.client import Client
 from poolstream.broker import EmbeddedBroker
 from schemas.topics import TopicNames
 from sinks.client import ClickHouseSettings, connect
+from sinks.kafka_admin import ensure_topics
 from sinks.migrate import migrate
-from sources.admin import ensure_topics
 
 
 def unique(prefix: str) -> str:

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from schemas.block import Block, encode_block
 from schemas.share import SHARE_SCHEMA, encode_arrow
-from sources.publisher import Publisher
+from sinks.publisher import Publisher
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from schemas.algorithms import Algorithm
 from schemas.block import Block
 from schemas.clock import Clock
 from schemas.topics import TopicNames
-from sources.publisher import Publisher
+from sinks.publisher import Publisher
 from sources.stratum import coinbase as cb
 from sources.stratum import metrics
 from sources.stratum import protocol as p

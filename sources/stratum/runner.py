@@ -8,7 +8,7 @@ import signal
 
 from schemas.clock import SystemClock
 from schemas.topics import TopicNames
-from sources.publisher import Publisher, PublisherSettings
+from sinks.publisher import Publisher, PublisherSettings
 from sources.stratum.gateway import serve
 from sources.stratum.jobs import JobSource
 from sources.stratum.settings import StratumSettings

@@ -13,8 +13,9 @@ from faust.contrib.asgi import faust_app_running
 
 from schemas.clock import SystemClock
 from schemas.topics import TopicNames
+from sinks.kafka_admin import topic_id
+from sinks.publisher import Publisher, PublisherSettings
 from sinks.shares import ShareWriter
-from sources.publisher import Publisher, PublisherSettings
 from streams.app import create_faust_app
 from streams.settings import StreamSettings
 from streams.shares import ShareIngest, attach
@@ -36,6 +37,7 @@ async def running_pipeline(
     app = create_faust_app(settings)
     ingest = ShareIngest(settings, topics, ShareWriter(clickhouse), Publisher(PublisherSettings(bootstrap)),
                          SystemClock())
+    ingest.topic_ids[topics.shares] = await asyncio.to_thread(topic_id, bootstrap, topics.shares)
     await asyncio.to_thread(ingest.restore)
     attach(app, ingest)
     async with faust_app_running(app, stop_timeout=30):

@@ -12,7 +12,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from schemas.share import Share, encode_arrow, encode_json, shares_to_batch
 from schemas.topics import TopicNames
-from sources.publisher import Publisher, PublisherSettings
+from sinks.publisher import Publisher, PublisherSettings
 from tests.conftest import unique
 from tests.integration.pipeline import running_pipeline, wait_for
 

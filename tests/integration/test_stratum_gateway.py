@@ -19,7 +19,7 @@ from schemas.block import decode_block
 from schemas.clock import SystemClock
 from schemas.share import Share, batch_to_shares, decode_message
 from schemas.topics import TopicNames
-from sources.publisher import Publisher, PublisherSettings
+from sinks.publisher import Publisher, PublisherSettings
 from sources.stratum import JobSource, PortSettings, StratumGateway, StratumSettings, serve
 from tests.conftest import unique
 

@@ -1,10 +1,10 @@
-"""Topic administration: create the deployment's topics (idempotent) before anything produces to them."""
+"""Kafka topic administration: create the deployment's topics (idempotent), read a topic's id."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaException, TopicCollection
 from confluent_kafka.admin import AdminClient, NewTopic
 
 
@@ -29,3 +29,12 @@ def broker_reachable(bootstrap: str, timeout: float = 2.0) -> bool:
     except KafkaException:
         return False
     return True
+
+
+def topic_id(bootstrap: str, topic: str, timeout: float = 10.0) -> str:
+    """The broker's id of `topic`: it changes when the topic is re-created (or the embedded broker restarts),
+    which is how a new offset sequence is told apart from a replay. Empty if the broker has no topic ids."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    futures = admin.describe_topics(TopicCollection([topic]), request_timeout=timeout)
+    description = futures[topic].result()
+    return str(description.topic_id or "")

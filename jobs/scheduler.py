@@ -1,0 +1,25 @@
+"""The APScheduler (3.x) scheduler of the batch side. A failed run is logged and the schedule kept."""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+log = logging.getLogger(__name__)
+
+
+def _on_event(event: JobExecutionEvent) -> None:
+    if event.code == EVENT_JOB_ERROR:
+        log.error("job %s failed: %r (it stays scheduled)", event.job_id, event.exception)
+    else:
+        log.warning("job %s missed its run time", event.job_id)
+
+
+def create_scheduler() -> AsyncIOScheduler:
+    """A UTC scheduler on the running event loop; jobs coalesce missed runs and never overlap themselves."""
+    scheduler = AsyncIOScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
+                                                               "misfire_grace_time": 30})
+    scheduler.add_listener(_on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    return scheduler

@@ -1,0 +1,138 @@
+"""The `poolstream` command: run the system or one component, migrate, simulate a fleet.
+
+Errors a user can fix end in one line on stderr and exit status 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from poolstream.broker import BrokerError
+from poolstream.settings import VERSION, Settings, SettingsError, load
+
+QUIET_LOGGERS = ("faust", "mode", "aiokafka", "kafka", "urllib3", "httpx", "apscheduler", "numba")
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    if level.upper() != "DEBUG":
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
+    from poolstream.runtime import run
+
+    run(settings, stratum=False if args.no_stratum else None)
+
+
+def cmd_component(settings: Settings, args: argparse.Namespace) -> None:
+    from poolstream.runtime import run_component
+
+    run_component(settings, args.command)
+
+
+def cmd_stratum(settings: Settings, args: argparse.Namespace) -> None:
+    from sources.stratum.runner import main
+
+    if settings.embedded_broker:
+        raise SettingsError("`poolstream stratum` alone needs KAFKA_BOOTSTRAP (the broker `poolstream run` uses, "
+                            "e.g. 127.0.0.1:19092); `poolstream run` starts the gateway itself")
+    main(settings.stratum(), settings.publisher(settings.env.kafka_bootstrap), settings.topics)
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
+    from poolstream.runtime import open_clickhouse
+
+    client = open_clickhouse(settings)
+    versions = client.query("SELECT version, name FROM schema_migrations FINAL ORDER BY version").result_rows
+    print(f"schema at migration {versions[-1][0]:04d}_{versions[-1][1]} ({len(versions)} applied)")
+
+
+def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
+    from schemas.clock import SystemClock
+    from sinks.kafka_admin import broker_reachable, ensure_topics
+    from sinks.publisher import Publisher
+    from sources.simulate.options import SimulateOptions
+    from sources.simulate.report import format_report
+    from sources.simulate.run import print_progress, simulate
+
+    try:
+        options = SimulateOptions(
+            miners=args.miners, workers=args.workers, duration_s=args.duration, encoding=args.encoding,
+            algorithms=tuple(args.algorithm or ("sha256d",)), seed=args.seed,
+            invalid_fraction=args.invalid_fraction, duplicate_fraction=args.duplicate_fraction,
+            stale_fraction=args.stale_fraction, shares_per_message=args.shares_per_message, realtime=args.realtime,
+        )
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    bootstrap = settings.client_bootstrap
+    if not broker_reachable(bootstrap, timeout=5.0):
+        raise SettingsError(f"no Kafka broker at {bootstrap}: start `make run` first, or set KAFKA_BOOTSTRAP")
+    ensure_topics(bootstrap, settings.topics.all(), partitions=settings.env.kafka_partitions)
+    publisher = Publisher(settings.publisher(bootstrap))
+    report = simulate(options, publisher, settings.topics, SystemClock(), progress=print_progress())
+    print(format_report(report))
+    if args.report:
+        Path(args.report).write_text(report.to_json(indent=2))
+        print(f"report written to {args.report}")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="poolstream", description="Mining-pool stream processing backend.")
+    p.add_argument("--version", action="version", version=f"poolstream {VERSION}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser("run", help="everything in one process: broker (embedded), agents, API, scheduler, Stratum")
+    run.add_argument("--no-stratum", action="store_true", help="do not start the Stratum gateway")
+    run.set_defaults(func=cmd_run)
+    for name, text in (("worker", "the Faust worker only (needs a ClickHouse server and KAFKA_BOOTSTRAP)"),
+                       ("api", "the API only (needs a ClickHouse server and KAFKA_BOOTSTRAP)"),
+                       ("scheduler", "the scheduler only (needs a ClickHouse server and KAFKA_BOOTSTRAP)")):
+        sub.add_parser(name, help=text).set_defaults(func=cmd_component)
+    sub.add_parser("stratum", help="the Stratum V1 gateway only (needs KAFKA_BOOTSTRAP)").set_defaults(func=cmd_stratum)
+    sub.add_parser("migrate", help="apply ClickHouse migrations and exit").set_defaults(func=cmd_migrate)
+    sim = sub.add_parser("simulate", help="produce a simulated fleet's shares to a running system")
+    sim.add_argument("--miners", type=int, default=10)
+    sim.add_argument("--workers", type=int, default=4, help="workers per miner")
+    sim.add_argument("--duration", type=float, default=600.0, help="seconds of mining to simulate")
+    sim.add_argument("--encoding", choices=("arrow", "json"), default="arrow")
+    sim.add_argument("--algorithm", action="append", help="sha256d (default), scrypt, ...; repeatable")
+    sim.add_argument("--seed", type=int)
+    sim.add_argument("--invalid-fraction", type=float, default=0.0)
+    sim.add_argument("--duplicate-fraction", type=float, default=0.0)
+    sim.add_argument("--stale-fraction", type=float, default=0.0)
+    sim.add_argument("--shares-per-message", type=int, default=5000)
+    sim.add_argument("--realtime", action="store_true", help="pace shares on the wall clock")
+    sim.add_argument("--report", help="write the simulation report (JSON) to this file")
+    sim.set_defaults(func=cmd_simulate)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    try:
+        settings = load()
+        setup_logging(settings.env.log_level)
+        args.func(settings, args)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except (SettingsError, BrokerError) as exc:
+        print(f"poolstream: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as exc:
+        from poolstream.runtime import ConfigurationError
+        from sinks.publisher import PublishError
+
+        if isinstance(exc, ConfigurationError | PublishError):
+            print(f"poolstream: {exc}", file=sys.stderr)
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()

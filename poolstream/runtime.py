@@ -1,0 +1,231 @@
+"""The all-in-one runtime (`poolstream run`) and the single-component modes (`worker`, `api`, `scheduler`).
+
+One process, one event loop: uvicorn serves the Litestar API, and the Faust worker, the scheduler and the
+Stratum gateway start and stop inside its lifespan (chDB allows one process per data directory). SIGINT or
+SIGTERM stops uvicorn, which unwinds the lifespans in reverse: gateway closed and its producer flushed,
+scheduler stopped, Faust agents stopped (a batch not yet durable is not acked, so it is replayed — never
+lost, never doubled), then the embedded broker child is terminated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
+from typing import TypeVar
+
+import uvicorn
+from clickhouse_connect.driver.client import Client
+from faust.contrib.asgi import faust_app_running
+from litestar import Litestar
+
+from api.app import ApiDeps, create_app
+from api.health import KafkaClickHouseProbe
+from jobs.scheduler import create_scheduler
+from poolstream.broker import BrokerSettings, EmbeddedBroker
+from poolstream.settings import Settings
+from schemas.clock import SystemClock
+from sinks.client import connect, redact
+from sinks.kafka_admin import ensure_topics, topic_id
+from sinks.migrate import migrate
+from sinks.publisher import Publisher
+from sinks.shares import ShareWriter
+from streams.app import create_faust_app
+from streams.shares import ShareIngest, attach
+
+log = logging.getLogger("poolstream")
+T = TypeVar("T")
+Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
+
+
+class ConfigurationError(RuntimeError):
+    """A component cannot run in this configuration; the message says what to change."""
+
+
+def say(message: str) -> None:
+    print(f"poolstream: {message}", file=sys.stderr, flush=True)
+
+
+def retry(what: str, attempt: Callable[[], T], every_s: float = 3.0) -> T:
+    """Call `attempt` until it succeeds, saying in one line what is unreachable (no traceback)."""
+    while True:
+        try:
+            return attempt()
+        except Exception as exc:  # any failure to reach it: one line, then retry
+            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            say(f"{what} unreachable: {text} — retrying every {every_s:.0f}s (Ctrl-C to stop)")
+            time.sleep(every_s)
+
+
+@contextlib.contextmanager
+def broker_for(settings: Settings) -> Iterator[str]:
+    """The Kafka bootstrap to use: KAFKA_BOOTSTRAP, or an embedded broker started for this process."""
+    if not settings.embedded_broker:
+        yield settings.env.kafka_bootstrap
+        return
+    broker = EmbeddedBroker(BrokerSettings(port=settings.env.embedded_broker_port)).start()
+    say(f"embedded Kafka-protocol broker on {broker.bootstrap} (memory only; set KAFKA_BOOTSTRAP for a real cluster)")
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+        say("embedded broker stopped")
+
+
+def open_clickhouse(settings: Settings) -> Client:
+    client = retry(f"ClickHouse ({redact(settings.clickhouse.dsn)})", lambda: connect(settings.clickhouse))
+    applied = migrate(client, shares_ttl_days=settings.clickhouse.shares_ttl_days)
+    if applied:
+        say(f"applied migrations: {', '.join(f'{m.version:04d}_{m.name}' for m in applied)}")
+    return client
+
+
+def require_server_clickhouse(settings: Settings, component: str) -> None:
+    if settings.clickhouse.embedded:
+        raise ConfigurationError(
+            f"`poolstream {component}` runs one component in its own process, but chDB (CLICKHOUSE_DSN="
+            f"{settings.clickhouse.dsn}) allows only one process: use `poolstream run`, or point "
+            "CLICKHOUSE_DSN at a ClickHouse server (http://host:8123)"
+        )
+
+
+def faust_lifespan(settings: Settings, bootstrap: str, client: Client) -> Lifespan:
+    stream_settings = settings.stream(bootstrap)
+    app = create_faust_app(stream_settings)
+    ingest = ShareIngest(stream_settings, settings.topics, ShareWriter(client),
+                         Publisher(settings.publisher(bootstrap)), SystemClock())
+    attach(app, ingest)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        ingest.topic_ids[settings.topics.shares] = await asyncio.to_thread(topic_id, bootstrap, settings.topics.shares)
+        await asyncio.to_thread(ingest.restore)
+        async with faust_app_running(app, stop_timeout=30):
+            say(f"share agent consuming {settings.topics.shares} as group {stream_settings.app_id}")
+            yield
+            await ingest.drained()
+        await asyncio.to_thread(ingest.dead_letters.close)
+        say("share agent stopped")
+
+    return lifespan
+
+
+def scheduler_lifespan(probe: KafkaClickHouseProbe) -> Lifespan:
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        scheduler = create_scheduler()
+        scheduler.add_job(probe.check, "interval", seconds=15, id="consumer-lag", max_instances=1,
+                          coalesce=True)
+        scheduler.start()
+        try:
+            yield
+        finally:
+            scheduler.shutdown(wait=False)
+
+    return lifespan
+
+
+def stratum_lifespan(settings: Settings, bootstrap: str) -> Lifespan:
+    from sources.stratum.gateway import serve
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        publisher = Publisher(settings.publisher(bootstrap))
+        stratum = settings.stratum()
+        gateway = await serve(stratum, publisher, settings.topics, SystemClock())
+        ports = ", ".join(f"{p.algorithm.wire} :{p.port}" for p in stratum.ports)
+        say(f"stratum gateway on {stratum.host} ({ports})")
+        try:
+            yield
+        finally:
+            await gateway.close()
+            await asyncio.to_thread(publisher.close)
+            say("stratum gateway stopped, shares flushed")
+
+    return lifespan
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal capture: `serve_api` owns SIGINT/SIGTERM (uvicorn would re-raise them
+    after shutdown as a KeyboardInterrupt in the middle of the components' orderly stop)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def serve_api(settings: Settings, app: Litestar) -> None:
+    """Serve until SIGINT/SIGTERM, then stop gracefully: requests drained, lifespans unwound in order."""
+    config = uvicorn.Config(app, host=settings.api.host, port=settings.api.port, log_level="warning",
+                            lifespan="on", timeout_graceful_shutdown=10)
+    server = _Server(config)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+
+        def stop() -> None:
+            if server.should_exit:  # a second Ctrl-C: stop waiting for in-flight requests
+                server.force_exit = True
+            say("stopping (Ctrl-C again to skip waiting for open requests)")
+            server.should_exit = True
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop)
+        say(f"API on http://{settings.api.host}:{settings.api.port}/api/v1 (docs /schema/swagger, metrics /metrics)")
+        await server.serve()
+        if not server.started:
+            raise ConfigurationError(
+                f"the API could not start on {settings.api.host}:{settings.api.port} (port in use? set API_PORT)"
+            )
+
+    asyncio.run(main())
+    say("stopped")
+
+
+def build_app(settings: Settings, bootstrap: str, client: Client, *, agents: bool, scheduler: bool,
+              stratum: bool) -> Litestar:
+    probe = KafkaClickHouseProbe(bootstrap=bootstrap, group_id=settings.env.stream_app_id,
+                                 topics=[settings.topics.shares], clickhouse=client)
+    lifespans: list[Lifespan] = []
+    if agents:
+        lifespans.append(faust_lifespan(settings, bootstrap, client))
+    if scheduler:
+        lifespans.append(scheduler_lifespan(probe))
+    if stratum:
+        lifespans.append(stratum_lifespan(settings, bootstrap))
+    return create_app(ApiDeps(clickhouse=client, clock=SystemClock(), settings=settings.api, health=probe,
+                              lifespan=lifespans))
+
+
+def prepare(settings: Settings, bootstrap: str) -> Client:
+    client = open_clickhouse(settings)
+    retry(f"Kafka ({bootstrap})", lambda: ensure_topics(bootstrap, settings.topics.all(),
+                                                        partitions=settings.env.kafka_partitions))
+    return client
+
+
+def run(settings: Settings, *, stratum: bool | None = None) -> None:
+    """Everything in one process (the `make run` default)."""
+    with broker_for(settings) as bootstrap:
+        client = prepare(settings, bootstrap)
+        app = build_app(settings, bootstrap, client, agents=True, scheduler=True,
+                        stratum=settings.env.stratum_enabled if stratum is None else stratum)
+        serve_api(settings, app)
+
+
+def run_component(settings: Settings, component: str) -> None:
+    """`poolstream worker|api|scheduler`: one component, for deployments on a ClickHouse server."""
+    require_server_clickhouse(settings, component)
+    if settings.embedded_broker:
+        raise ConfigurationError(f"`poolstream {component}` needs KAFKA_BOOTSTRAP (a broker shared by the processes)")
+    bootstrap = settings.env.kafka_bootstrap
+    client = prepare(settings, bootstrap)
+    app = build_app(settings, bootstrap, client, agents=component == "worker", scheduler=component == "scheduler",
+                    stratum=False)
+    # worker and scheduler also serve the API port (health and /metrics), so every process can be scraped.
+    serve_api(settings, app)
