@@ -18,7 +18,8 @@ HARDWARE_CLASSES = ("cpu", "gpu", "asic")
 
 # shares_1d is kept forever: it knows every worker a miner ever had and its last share.
 _WORKERS_EVER = (
-    "SELECT worker, toUnixTimestamp64Milli(max(last_ts)), lower(argMax(hardware, last_ts)) "
+    "SELECT worker, toUnixTimestamp64Milli(max(last_ts)), lower(argMax(hardware, last_ts)), "
+    "toUnixTimestamp64Milli(max(last_accepted_ts)) "
     "FROM shares_1d WHERE miner = {miner:String} GROUP BY worker ORDER BY worker"
 )
 _COUNTS_24H = (
@@ -52,11 +53,11 @@ class MinerService:
             hashrate_10m=summarise(rates_10m, TEN_MINUTES, algorithms),
             hashrate_24h=summarise(rates_24h, DAY, algorithms),
             workers=WorkerCounts(
-                active=sum(1 for _, last_ms, _ in workers if _online(last_ms, now_ms)), total_24h=len(counts)
+                active=sum(1 for *_, accepted_ms in workers if _online(accepted_ms, now_ms)), total_24h=len(counts)
             ),
             shares_24h=_add(counts.values()),
             rejects_24h=[ReasonCount(reason=str(reason), shares=int(n)) for reason, n in rejects],
-            last_share=from_ms(max(last_ms for _, last_ms, _ in workers)),
+            last_share=from_ms(max(w[1] for w in workers)),
         )
 
     async def workers(self, address: str) -> MinerWorkers:
@@ -69,7 +70,7 @@ class MinerService:
         rates_24h = _by_worker(await window_hashrates(self._db, now_ms, DAY, miner=miner, by_worker=True))
         counts = await self._counts_24h(miner, now_ms)
         listed = []
-        for name, last_ms, hardware in workers:
+        for name, last_ms, hardware, accepted_ms in workers:
             algorithms = {r.algorithm for r in rates_10m[name] + rates_24h[name]}
             listed.append(
                 WorkerStats(
@@ -79,25 +80,27 @@ class MinerService:
                     shares_24h=counts.get(name, ShareCounts(accepted=0, rejected=0, stale=0)),
                     last_share=from_ms(last_ms),
                     hardware=hardware if hardware in HARDWARE_CLASSES else "unknown",
-                    online=_online(last_ms, now_ms),
+                    online=_online(accepted_ms, now_ms),
                 )
             )
         return MinerWorkers(address=miner, workers=listed)
 
-    async def _workers_ever(self, miner: str) -> list[tuple[str, int, str]]:
-        """(worker, last share ms, hardware) of every worker of `miner`; NotFound if it never sent a share."""
+    async def _workers_ever(self, miner: str) -> list[tuple[str, int, str, int]]:
+        """(worker, last share ms, hardware, last accepted share ms) of every worker of `miner`; NotFound if
+        it never sent a share."""
         rows = await self._db.rows(_WORKERS_EVER, {"miner": miner})
         if not rows:
             raise NotFound(f"no shares from miner {miner}", details={"address": miner})
-        return [(str(w), int(last_ms), str(hw)) for w, last_ms, hw in rows]
+        return [(str(w), int(last_ms), str(hw), int(acc_ms)) for w, last_ms, hw, acc_ms in rows]
 
     async def _counts_24h(self, miner: str, now_ms: int) -> dict[str, ShareCounts]:
         rows = await self._db.rows(_COUNTS_24H, {"miner": miner, **DAY.params(now_ms)})
         return {str(w): ShareCounts(accepted=int(a), rejected=int(r), stale=int(s)) for w, a, r, s in rows}
 
 
-def _online(last_ms: int, now_ms: int) -> bool:
-    return last_ms >= TEN_MINUTES.start_ms(now_ms)
+def _online(last_accepted_ms: int, now_ms: int) -> bool:
+    """Online = contributed accepted work in the last 10 minutes (a stream of rejects is not mining)."""
+    return last_accepted_ms >= TEN_MINUTES.start_ms(now_ms)
 
 
 def _add(counts: Iterable[ShareCounts]) -> ShareCounts:

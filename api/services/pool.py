@@ -15,7 +15,8 @@ HARDWARE_CLASSES = ("cpu", "gpu", "asic")
 _ACTIVE = (
     "SELECT uniqExact(miner), count() FROM (SELECT miner, worker FROM shares_1m WHERE "
     + BUCKETS
-    + " GROUP BY miner, worker HAVING max(last_ts) >= fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC'))"
+    # active = contributed accepted work in the window (a stream of only rejects is not mining)
+    + " GROUP BY miner, worker HAVING max(last_accepted_ts) >= fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC'))"
 )
 _COUNTS = (
     "SELECT algorithm, sum(accepted), sum(rejected), sum(stale) FROM shares_1h WHERE "
@@ -25,7 +26,7 @@ _COUNTS = (
 _HARDWARE = (
     "SELECT lower(hw), count() FROM (SELECT argMax(hardware, last_ts) AS hw FROM shares_1h WHERE "
     + BUCKETS
-    + " GROUP BY miner, worker) GROUP BY lower(hw)"
+    + " GROUP BY miner, worker HAVING sum(accepted) > 0) GROUP BY lower(hw)"
 )
 
 

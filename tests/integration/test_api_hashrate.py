@@ -144,7 +144,7 @@ def test_worker_flags_counts_and_hardware(api: TestClient[Any]) -> None:
         "rig1": True,
         "rig2": True,
         "rig3": False,
-        "rig4": True,
+        "rig4": False,  # only a rejected share in the window: not mining
         "rig5": False,
     }
     assert {n: w["hardware"] for n, w in workers.items()} == {
@@ -167,7 +167,7 @@ def test_miner_totals(api: TestClient[Any]) -> None:
     day = only(miner["hashrate_24h"])
     t = seconds_between(NOW, at(14, 30, days_ago=1))
     assert (day["sum_difficulty"], day["hashrate"]) == (10.0 + 40.0 + 128.0 + 100.0 + 1.0, 279.0 * SHA / t)
-    assert miner["workers"] == {"active": 3, "total_24h": 5}
+    assert miner["workers"] == {"active": 2, "total_24h": 5}  # rig1, rig2 (rig4: rejects only)
     assert miner["shares_24h"] == {"accepted": 7, "rejected": 1, "stale": 1}
     assert miner["rejects_24h"] == [
         {"reason": "low_difficulty", "shares": 1},
@@ -201,10 +201,12 @@ def test_pool_stats(api: TestClient[Any]) -> None:
     day = {a["algorithm"]: a for a in stats["hashrate_24h"]["by_algorithm"]}
     t = seconds_between(NOW, at(14, 30, days_ago=1))
     assert day["sha256d"]["hashrate"] == 279.0 * SHA / t
-    assert (stats["active_miners"], stats["active_workers"]) == (2, 4)  # rig1, rig2, rig4, M2/a
+    # active = accepted work in the last 10 min: rig1, rig2, M2/a (rig4 sent only a rejected share)
+    assert (stats["active_miners"], stats["active_workers"]) == (2, 3)
     assert stats["shares_24h"] == {"accepted": 9, "rejected": 2, "stale": 1}
     assert stats["algorithms"] == ["ethash", "scrypt", "sha256d"]
-    assert stats["hardware"] == {"cpu": 1, "gpu": 3, "asic": 1, "unknown": 2}
+    # hardware counts workers with accepted work in 24 h (rig4, rejects only, is not counted)
+    assert stats["hardware"] == {"cpu": 1, "gpu": 3, "asic": 1, "unknown": 1}
 
 
 def test_algorithms_list_the_catalog_with_current_hashrate(api: TestClient[Any]) -> None:

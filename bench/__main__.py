@@ -1,0 +1,128 @@
+"""`python -m bench [pipeline|pow|stratum|all] [--seconds N] ...`: run the benches and print a summary.
+
+Progress goes to stderr; the figures and a final Markdown summary (with the machine it ran on) go to stdout.
+The default (`all`, `make bench`) takes about four minutes on the 2-core development machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+
+from bench import pipeline
+
+PARTS = ("pipeline", "pow", "stratum", "all")
+
+
+def machine() -> dict[str, str]:
+    """Cores, CPU model, RAM and Python version of this machine."""
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        model = platform.processor() or "unknown"
+    ram = "unknown"
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+                    break
+    except OSError:
+        pass
+    return {
+        "cores": str(os.cpu_count() or 0),
+        "cpu": model,
+        "ram": ram,
+        "python": platform.python_version(),
+        "os": f"{platform.system()} {platform.release()}",
+    }
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("part", nargs="?", default="all", choices=PARTS, help="what to run (default: all)")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="load per pipeline run (default 40 arrow, 25 json), per pow / stratum figure set "
+                             "(default 4 / 5)")
+    parser.add_argument("--encoding", choices=("arrow", "json", "both"), default="both",
+                        help="pipeline: which encoding(s) (default both)")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="pipeline: offered shares/s of the latency phase (default 80%% of the measured capacity)")
+    parser.add_argument("--shares-per-message", type=int, default=5000, help="pipeline, arrow: shares per message")
+    parser.add_argument("--miners", type=int, default=100, help="pipeline: simulated miners")
+    parser.add_argument("--workers", type=int, default=100, help="pipeline: workers per miner")
+    return parser.parse_args(argv)
+
+
+def _fmt(value: float) -> str:
+    return "n/a" if value != value else f"{value:,.0f}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    began = time.monotonic()
+    results: list[pipeline.PipelineResult] = []
+    pow_figures: dict[str, float] = {}
+    stratum_figures: dict[str, float] = {}
+    host = machine()
+    print(f"machine: {host['cores']} cores, {host['cpu']}, {host['ram']} RAM, Python {host['python']}, {host['os']}")
+    sys.stdout.flush()
+
+    if args.part in ("pipeline", "all"):
+        encodings = ("arrow", "json") if args.encoding == "both" else (args.encoding,)
+        for encoding in encodings:
+            seconds = args.seconds if args.seconds is not None else (40.0 if encoding == "arrow" else 25.0)
+            options = replace(pipeline.options_for(encoding, seconds, args.rate), miners=args.miners,
+                              workers=args.workers, shares_per_message=args.shares_per_message)
+            print(file=sys.stderr)
+            results.append(pipeline.run(options))
+    if args.part in ("pow", "all"):
+        from bench import pow as pow_bench
+
+        print("bench: pow kernels", file=sys.stderr, flush=True)
+        pow_figures = pow_bench.run(args.seconds if args.seconds is not None else 4.0)
+        sys.stdout.flush()
+    if args.part in ("stratum", "all"):
+        from bench import stratum
+
+        print("bench: stratum gateway", file=sys.stderr, flush=True)
+        stratum_figures = stratum.run(args.seconds if args.seconds is not None else 5.0)
+        sys.stdout.flush()
+
+    print()
+    print("## Benchmark summary")
+    print()
+    print(f"Machine: {host['cores']} cores, {host['cpu']}, {host['ram']} RAM, Python {host['python']} "
+          f"({host['os']}); `make bench` took {time.monotonic() - began:.0f} s.")
+    print()
+    print("| figure | value |")
+    print("|---|---|")
+    for r in results:
+        what = f"{r.encoding}, {r.shares_per_message:,} share(s)/msg"
+        print(f"| pipeline {what}: stored shares/s, simulator flat out (capacity) | {_fmt(r.capacity_stored_per_s)} |")
+        print(f"| pipeline {what}: simulator produced meanwhile, shares/s | {_fmt(r.capacity_produced_per_s)} |")
+        print(f"| pipeline {what}: stored shares/s, paced at {_fmt(r.offered_per_s)}/s | "
+              f"{_fmt(r.latency_stored_per_s)} |")
+        print(f"| pipeline {what}: share-to-queryable latency p50 / p99 (paced) | "
+              f"{_fmt(r.latency.p50_ms)} ms / {_fmt(r.latency.p99_ms)} ms |")
+        print(f"| pipeline {what}: every share stored exactly once | {'yes' if r.exact else 'NO'} |")
+    for name, value in pow_figures.items():
+        if name != "threads":
+            print(f"| pow {name}, per s | {_fmt(value)} |")
+    for name, value in stratum_figures.items():
+        print(f"| stratum {name} | {_fmt(value)} |")
+    return 0 if all(r.exact for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Drives `poolstream` as a user does: the CLI as subprocesses, the API over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from poolstream.broker import free_port
+
+POOLSTREAM = str(Path(sys.executable).with_name("poolstream"))
+
+
+class System:
+    """`poolstream run` in its own directory, on free ports."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.api_port = free_port()
+        self.env = {
+            **os.environ,
+            "API_PORT": str(self.api_port),
+            "EMBEDDED_BROKER_PORT": str(free_port()),
+            "STRATUM_SHA256D_PORT": str(free_port()),
+            "STRATUM_SCRYPT_PORT": str(free_port()),
+            "CLICKHOUSE_DSN": f"chdb://{workdir / 'data' / 'clickhouse'}",
+            "LOG_LEVEL": "WARNING",
+        }
+        self.proc: subprocess.Popen[str] | None = None
+        self.log = workdir / "poolstream.log"
+
+    def start(self, timeout: float = 120.0) -> None:
+        self.proc = subprocess.Popen([POOLSTREAM, "run"], cwd=self.workdir, env=self.env, text=True,
+                                     stdout=self.log.open("a"), stderr=subprocess.STDOUT)
+        self.wait_for(lambda: self.get("/api/v1/admin/health").status_code == 200, timeout, "the API to be healthy")
+
+    def stop(self, timeout: float = 60.0) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGINT)
+        code = self.proc.wait(timeout)
+        self.proc = None
+        return code
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def get(self, path: str) -> httpx.Response:
+        return httpx.get(f"http://127.0.0.1:{self.api_port}{path}", timeout=10)
+
+    def data(self, path: str) -> Any:
+        response = self.get(path)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["success"] is True
+        return body["data"]
+
+    def simulate(self, *args: str) -> dict[str, Any]:
+        report = self.workdir / f"report-{time.monotonic_ns()}.json"
+        done = subprocess.run([POOLSTREAM, "simulate", *args, "--report", str(report)], cwd=self.workdir,
+                              env=self.env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        result: dict[str, Any] = json.loads(report.read_text())
+        result["_stdout"] = done.stdout
+        result["_stderr"] = done.stderr
+        return result
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        last: BaseException | None = None
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"poolstream exited ({self.proc.returncode}):\n{self.log.read_text()[-3000:]}")
+            try:
+                if predicate():
+                    return
+            except (httpx.HTTPError, AssertionError, KeyError) as exc:
+                last = exc
+            time.sleep(0.5)
+        raise AssertionError(f"timed out waiting for {what} (last error: {last!r})\n{self.log.read_text()[-3000:]}")
