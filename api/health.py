@@ -22,6 +22,7 @@ from confluent_kafka.admin import AdminClient
 from prometheus_client import Gauge
 
 from sinks.client import first_line
+from sinks.kafka_config import client_config
 
 CONSUMER_LAG = Gauge(
     "poolstream_consumer_lag", "Messages not yet consumed by the pipeline's group", ["topic"]
@@ -84,16 +85,14 @@ class KafkaClickHouseProbe:
         )
 
     def _list_topics(self) -> None:
-        AdminClient({"bootstrap.servers": self._bootstrap}).list_topics(timeout=self._timeout)
+        AdminClient(client_config(self._bootstrap)).list_topics(timeout=self._timeout)
 
     def _select_one(self) -> None:
         self._clickhouse.command("SELECT 1")
 
     def lags(self) -> list[TopicLag]:
         """Blocking: the group's lag per topic (call from a thread)."""
-        consumer = Consumer(
-            {"bootstrap.servers": self._bootstrap, "group.id": self._group_id, "enable.auto.commit": False}
-        )
+        consumer = Consumer(client_config(self._bootstrap, **{"group.id": self._group_id, "enable.auto.commit": False}))
         try:
             metadata = consumer.list_topics(timeout=self._timeout)
             lags = []

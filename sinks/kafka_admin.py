@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from confluent_kafka import KafkaException, TopicCollection
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+from sinks.kafka_config import client_config
 
 
 def ensure_topics(bootstrap: str, names: Iterable[str], partitions: int = 4, timeout: float = 10.0) -> None:
     """Create the missing topics among `names`. Raises KafkaException if the broker cannot be reached."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(client_config(bootstrap))
     existing = set(admin.list_topics(timeout=timeout).topics)
     missing = [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names if n not in existing]
     if not missing:
@@ -25,7 +28,7 @@ def ensure_topics(bootstrap: str, names: Iterable[str], partitions: int = 4, tim
 
 def broker_reachable(bootstrap: str, timeout: float = 2.0) -> bool:
     try:
-        AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=timeout)
+        AdminClient(client_config(bootstrap)).list_topics(timeout=timeout)
     except KafkaException:
         return False
     return True
@@ -34,7 +37,7 @@ def broker_reachable(bootstrap: str, timeout: float = 2.0) -> bool:
 def topic_id(bootstrap: str, topic: str, timeout: float = 10.0) -> str:
     """The broker's id of `topic`: it changes when the topic is re-created (or the embedded broker restarts),
     which is how a new offset sequence is told apart from a replay. Empty if the broker has no topic ids."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(client_config(bootstrap))
     futures = admin.describe_topics(TopicCollection([topic]), request_timeout=timeout)
     description = futures[topic].result()
     return str(description.topic_id or "")

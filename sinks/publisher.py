@@ -8,6 +8,8 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
+from sinks.kafka_config import client_config
+
 log = logging.getLogger(__name__)
 
 
@@ -31,14 +33,16 @@ class Publisher:
 
     def __init__(self, settings: PublisherSettings) -> None:
         self._producer = Producer(
-            {
-                "bootstrap.servers": settings.bootstrap,
-                "linger.ms": settings.linger_ms,
-                "compression.type": settings.compression,
-                "queue.buffering.max.messages": settings.queue_max_messages,
-                "message.max.bytes": 16 * 1024 * 1024,
-                "enable.idempotence": False,
-            }
+            client_config(
+                settings.bootstrap,
+                **{
+                    "linger.ms": settings.linger_ms,
+                    "compression.type": settings.compression,
+                    "queue.buffering.max.messages": settings.queue_max_messages,
+                    "message.max.bytes": 16 * 1024 * 1024,
+                    "enable.idempotence": False,
+                },
+            )
         )
         self.delivered = 0
         self.failed: list[str] = []
@@ -50,7 +54,7 @@ class Publisher:
             self.failed.append(str(err))
 
     def publish(
-        self, topic: str, value: bytes, key: bytes | None = None, headers: dict[str, bytes] | None = None,
+        self, topic: str, value: bytes, key: bytes | None = None, headers: dict[str, str | bytes | None] | None = None,
         timestamp_ms: int = 0,
     ) -> None:
         """Queue one message (blocks while the local queue is full: backpressure, never a drop)."""

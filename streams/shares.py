@@ -16,12 +16,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import faust
 import numpy as np
 import pyarrow as pa
+from mode.types.signals import BaseSignalT
 
 from kernels.share_checks import DuplicateWindow
 from schemas.clock import Clock
@@ -152,7 +153,7 @@ def raw(event: Any) -> RawMessage:
     )
 
 
-def decode_all(events: list[Any]) -> list[Decoded]:
+def decode_all(events: Sequence[Any]) -> list[Decoded]:
     return [decode(raw(e)) for e in events]
 
 
@@ -162,11 +163,14 @@ def attach(app: faust.App, ingest: ShareIngest) -> Any:
                       key_serializer="raw", partitions=ingest.settings.partitions)
     settings = ingest.settings
 
-    @app.on_partitions_revoked.connect  # type: ignore[untyped-decorator,misc]
-    async def _revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
+    def _revoked(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
         ingest.forget_partitions()
 
+    app.on_partitions_revoked.connect(_revoked)
+
     async def consume(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
+        # noack_take lives on the concrete Stream: events are acked by hand, after the write is durable
+        assert isinstance(stream, faust.Stream)
         events_pending: list[Any] = []
         decoded_pending: list[Decoded] = []
         rows_pending = 0

@@ -17,6 +17,7 @@ from api.health import KafkaClickHouseProbe
 from poolstream.broker import free_port
 from schemas.clock import SystemClock
 from schemas.topics import TopicNames
+from sinks.kafka_config import client_config
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.integration
 def produce(bootstrap: str, topic: str, per_partition: dict[int, int]) -> None:
     """One record per produce request: the embedded Tansu broker answers ListOffsets(latest) with the last
     record batch's base offset + 1, so a multi-record batch would hide part of the lag (not so on Kafka)."""
-    producer = Producer({"bootstrap.servers": bootstrap})
+    producer = Producer(client_config(bootstrap))
     for partition, count in per_partition.items():
         for i in range(count):
             producer.produce(topic, value=f"m{i}".encode(), partition=partition)
@@ -32,7 +33,7 @@ def produce(bootstrap: str, topic: str, per_partition: dict[int, int]) -> None:
 
 
 def commit(bootstrap: str, group_id: str, offsets: list[TopicPartition]) -> None:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False})
+    consumer = Consumer(client_config(bootstrap, **{"group.id": group_id, "enable.auto.commit": False}))
     try:
         consumer.commit(offsets=offsets, asynchronous=False)
     finally:

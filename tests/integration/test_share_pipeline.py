@@ -12,6 +12,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from schemas.share import Share, encode_arrow, encode_json, shares_to_batch
 from schemas.topics import TopicNames
+from sinks.kafka_config import client_config
 from sinks.publisher import Publisher, PublisherSettings
 from tests.conftest import unique
 from tests.integration.pipeline import running_pipeline, wait_for
@@ -36,7 +37,7 @@ def count(ch: Client, where: str = "1") -> int:
 
 def read_topic(bootstrap: str, topic: str, idle_s: float = 2.0, timeout: float = 20.0) -> list[tuple[bytes, dict[str, bytes]]]:
     """Every message on `topic` (assigned partitions, no group join), until it has been idle for `idle_s`."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("read"), "enable.auto.commit": False})
+    consumer = Consumer(client_config(bootstrap, **{"group.id": unique("read"), "enable.auto.commit": False}))
     partitions = consumer.list_topics(topic, timeout=5).topics[topic].partitions
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
     out: list[tuple[bytes, dict[str, bytes]]] = []

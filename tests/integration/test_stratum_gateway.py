@@ -19,6 +19,7 @@ from schemas.block import decode_block
 from schemas.clock import SystemClock
 from schemas.share import Share, batch_to_shares, decode_message
 from schemas.topics import TopicNames
+from sinks.kafka_config import client_config
 from sinks.publisher import Publisher, PublisherSettings
 from sources.stratum import JobSource, PortSettings, StratumGateway, StratumSettings, serve
 from tests.conftest import unique
@@ -181,7 +182,7 @@ def run_gateway(
 
 def consume(kafka: str, topic: str, done: Callable[[list[bytes]], bool], timeout: float = 20.0) -> list[bytes]:
     # assign() rather than subscribe(): reads every partition from the start without a group rebalance
-    consumer = Consumer({"bootstrap.servers": kafka, "group.id": unique("g"), "enable.auto.commit": False})
+    consumer = Consumer(client_config(kafka, **{"group.id": unique("g"), "enable.auto.commit": False}))
     partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
     out: list[bytes] = []
