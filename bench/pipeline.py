@@ -32,6 +32,7 @@ import contextlib
 import logging
 import multiprocessing as mp
 import multiprocessing.synchronize
+import os
 import queue
 import secrets
 import shutil
@@ -111,6 +112,9 @@ class PipelineResult:
     produced: int = 0  # shares the simulator produced (probes not included)
     stored: int = 0  # rows in `shares` at the end, probes included
     exact: bool = False  # stored == produced + probes, and no row stored twice
+    shares_per_message_avg: float = 0.0
+    capacity_usage: dict[str, float] = field(default_factory=dict)  # phase 1: see `usage`
+    latency_usage: dict[str, float] = field(default_factory=dict)  # phase 2
     batches: int = 0  # INSERTs the agent made
     seconds: float = 0.0  # wall time of the whole run
 
@@ -140,16 +144,29 @@ class SimulatorJob:
     workers: int
     shares_per_message: int
     seed: int
+    max_backlog: int
 
 
-def simulator_main(
-    job: SimulatorJob, rate: Any, produced: Any, stop: multiprocessing.synchronize.Event,
-) -> None:
-    """Entry point of the simulator process: produce the fleet's shares until `stop`, at the shared `rate`.
+@dataclass(frozen=True)
+class Shared:
+    """What the bench and the simulator process share (raw shared-memory numbers, one writer each)."""
+
+    rate: Any  # double, written by the bench: PAUSED, FLAT_OUT or shares/s
+    stored: Any  # int64, written by the bench: rows in ClickHouse (sampled ~10 times a second)
+    produced: Any  # int64, written by the simulator: shares handed to the producer
+    messages: Any  # int64, written by the simulator: messages handed to the producer
+    ready: multiprocessing.synchronize.Event  # set by the simulator once its fleet is built
+    stop: multiprocessing.synchronize.Event  # set by the bench
+
+
+def simulator_main(job: SimulatorJob, shared: Shared) -> None:
+    """Entry point of the simulator process: produce the fleet's shares until `stop`, at the shared `rate`,
+    never more than `job.max_backlog` shares ahead of what ClickHouse holds (so a pipeline slower than the
+    simulator meets a bounded queue, not an ever-growing one).
 
     The fleet's simulated window is the last 30 minutes and its share rate ~500k/s of simulated time, so
-    share times stay within the pipeline's accepted clock skew whatever the pace. `produced` counts shares
-    handed to the producer (a shared int64); every message is flushed before the process exits.
+    share times stay within the pipeline's accepted clock skew whatever the pace. Every message is flushed
+    before the process exits.
     """
     from schemas.clock import SystemClock
     from schemas.topics import TopicNames
@@ -172,56 +189,64 @@ def simulator_main(
     _, _, generator = plan(options, start_ms)
     topic = TopicNames(prefix=job.topic_prefix).shares
     publisher = Publisher(PublisherSettings(job.bootstrap))
-    count = 0
+    count = messages = 0
     pace_rate, pace_t0, pace_base = -2.0, 0.0, 0
+    shared.ready.set()
     try:
         for _, shares in generator.slices():
             for key, value, n in generator.messages(shares):
                 while True:
-                    if stop.is_set():
+                    if shared.stop.is_set():
                         return
-                    current = float(rate.value)
+                    current = float(shared.rate.value)
                     if current != pace_rate:  # a new phase: pace from here
                         pace_rate, pace_t0, pace_base = current, time.monotonic(), count
-                    if current == FLAT_OUT:
+                    wait = 0.01
+                    if count - int(shared.stored.value) > job.max_backlog or current == PAUSED:
+                        pass
+                    elif current == FLAT_OUT:
                         break
-                    if current > 0:
+                    else:
                         due = pace_base + current * (time.monotonic() - pace_t0)
                         if count + n <= due:
                             break
-                        publisher.poll(min(0.01, (count + n - due) / current))
-                    else:
-                        publisher.poll(0.01)
+                        wait = min(wait, (count + n - due) / current)
+                    publisher.poll(wait)
                 publisher.publish(topic, value, key)
                 count += n
-                produced.value = count
+                messages += 1
+                shared.produced.value = count
+                shared.messages.value = messages
     finally:
         publisher.flush(120.0)
 
 
-# ---- probes ---------------------------------------------------------------------------------------------
+# ---- probes and counts ----------------------------------------------------------------------------------
 
 PROBE_MINER = "bc1qbenchprobe000000000000000000000000000"  # well-formed (alphanumeric, 20-100 chars)
 
 
 class Probes:
-    """Publishes probe shares and watches ClickHouse for them (a poller thread on its own chDB handle)."""
+    """Publishes probe shares; a poller thread on its own chDB handle looks for them in ClickHouse and
+    samples `count()` of `shares` every `count_s` (shared with the simulator for its backlog bound)."""
 
-    def __init__(self, bootstrap: str, topic: str, client: Any, poll_s: float) -> None:
+    def __init__(self, bootstrap: str, topic: str, client: Any, poll_s: float, stored: Any,
+                 count_s: float = 0.1) -> None:
         from sinks.publisher import Publisher, PublisherSettings
 
         self._publisher = Publisher(PublisherSettings(bootstrap, linger_ms=0))
         self._topic = topic
         self._client = client
         self._poll_s = poll_s
+        self._count_s = count_s
+        self._stored = stored
         self._lock = threading.Lock()
         self._pending: dict[str, tuple[float, str]] = {}  # worker -> (published at, phase)
         self._seen: dict[str, list[float]] = {}  # phase -> latencies in ms
-        self._published: dict[str, int] = {}
-        self._next = 0
+        self._published = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, name="bench-probe-poller", daemon=True)
-        self.samples: list[tuple[float, int]] = []  # (monotonic time, count() of shares), ~every second
+        self.samples: list[tuple[float, int]] = []  # (monotonic time, count() of shares)
         self.error: BaseException | None = None
 
     def start(self) -> None:
@@ -230,31 +255,38 @@ class Probes:
     def publish(self, phase: str) -> None:
         from schemas.share import Share, encode_json
 
-        worker = f"probe-{self._next:07d}"
-        self._next += 1
+        n = self._published
+        worker = f"probe-{n:07d}"
         share = Share(ts=time.time_ns() // 1_000_000, algorithm="sha256d", miner=PROBE_MINER, worker=worker,
-                      difficulty=1.0, network_difficulty=1e12, job_id="probe", extranonce2=f"{self._next:016x}",
-                      ntime=int(time.time()), nonce=self._next, ip="127.0.0.1", hardware="cpu")
+                      difficulty=1.0, network_difficulty=1e12, job_id="probe", extranonce2=f"{n:016x}",
+                      ntime=int(time.time()), nonce=n, ip="127.0.0.1", hardware="cpu")
         value = encode_json(share)
         with self._lock:
             self._pending[worker] = (time.monotonic(), phase)
-            self._published[phase] = self._published.get(phase, 0) + 1
+            self._published += 1
         # keys spread the probes over every partition
-        self._publisher.publish(self._topic, value, key=f"probe{self._next % 64}".encode())
+        self._publisher.publish(self._topic, value, key=f"probe{n % 64}".encode())
 
     @property
     def published(self) -> int:
         with self._lock:
-            return sum(self._published.values())
+            return self._published
 
     def pending(self) -> int:
         with self._lock:
             return len(self._pending)
 
+    def stored(self) -> int:
+        return self.samples[-1][1] if self.samples else 0
+
     def latency(self, phase: str) -> Latency:
         with self._lock:
             lost = sum(1 for _, p in self._pending.values() if p == phase)
             return Latency.of(list(self._seen.get(phase, [])), lost)
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise RuntimeError(f"the probe poller failed: {self.error!r}")
 
     def _poll(self) -> None:
         next_count = 0.0
@@ -264,8 +296,10 @@ class Probes:
             while not self._stop.is_set():
                 began = time.monotonic()
                 if began >= next_count:
-                    self.samples.append((began, int(self._client.command("SELECT count() FROM shares"))))
-                    next_count = began + 1.0
+                    count = int(self._client.command("SELECT count() FROM shares"))
+                    self.samples.append((time.monotonic(), count))
+                    self._stored.value = count
+                    next_count = began + self._count_s
                 with self._lock:
                     waiting = list(self._pending)
                 if waiting:
@@ -286,9 +320,6 @@ class Probes:
         self._publisher.close()
 
 
-# ---- the run --------------------------------------------------------------------------------------------
-
-
 def _rate_between(samples: list[tuple[float, int]], t0: float, t1: float) -> float:
     """Rows per second between the first sample at/after t0 and the last at/before t1."""
     window = [(t, c) for t, c in samples if t0 <= t <= t1]
@@ -298,151 +329,243 @@ def _rate_between(samples: list[tuple[float, int]], t0: float, t1: float) -> flo
     return (cb - ca) / (tb - ta) if tb > ta else 0.0
 
 
-def _latest(samples: list[tuple[float, int]]) -> int:
-    return samples[-1][1] if samples else 0
+# ---- where the time goes ----------------------------------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def child_pids(parent: int) -> dict[int, str]:
+    """pid -> command name of the direct children of `parent`."""
+    out: dict[int, str] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                text = f.read()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        if int(text.rsplit(")", 1)[1].split()[1]) == parent:
+            out[int(entry)] = name
+    return out
+
+
+class Stages:
+    """Wall time the agent spends in each step of its batches (wrapping the ingest's collaborators), plus
+    CPU seconds of the processes involved, so a phase can say where the time went."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {"decode": 0.0, "prepare": 0.0, "insert": 0.0, "process": 0.0}
+        self.rows = 0
+
+    def wrap(self, name: str, fn: Any) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[name] += time.perf_counter() - began
+
+        return timed
+
+    def attach(self, ingest: Any) -> None:
+        import streams.shares
+
+        streams.shares.decode_all = self.wrap("decode", streams.shares.decode_all)  # type: ignore[attr-defined]
+        ingest.preparer.prepare = self.wrap("prepare", ingest.preparer.prepare)
+        ingest.writer.write = self.wrap("insert", ingest.writer.write)
+        ingest.process = self.wrap("process", ingest.process)
+
+    def snapshot(self, pids: dict[str, int]) -> dict[str, float]:
+        out = {f"agent_{k}_s": v for k, v in self.seconds.items()}
+        out.update({f"cpu_{name}_s": cpu_seconds(pid) for name, pid in pids.items()})
+        out["t"] = time.monotonic()
+        return out
+
+
+def usage(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """Per phase: share of wall time in each agent step, and cores used by each process."""
+    wall = after["t"] - before["t"]
+    return {k.removesuffix("_s"): (after[k] - before[k]) / wall for k in after if k != "t" and k in before}
+
+
+# ---- the run --------------------------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
 def _quiet_logs() -> Iterator[None]:
     """Faust and aiokafka log every rebalance at INFO; the bench shows its own progress instead."""
-    previous = logging.getLogger().level
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger().setLevel(logging.WARNING)
     for name in ("faust", "aiokafka", "mode"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logging.getLogger().setLevel(previous)
+    yield
 
 
-async def _wait(what: str, predicate: Any, timeout: float, probes: Probes, ingest: Any) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if ingest.error is not None:
-            raise RuntimeError(f"the share agent failed: {ingest.error!r}")
-        if probes.error is not None:
-            raise RuntimeError(f"the probe poller failed: {probes.error!r}")
-        if predicate():
-            return True
-        await asyncio.sleep(0.1)
-    say(f"gave up waiting for {what} after {timeout:.0f}s")
-    return False
+class Run:
+    """One pipeline run in this process: the agent, the probes, the simulator process, the phases."""
 
+    def __init__(self, options: PipelineOptions, bootstrap: str, topic_prefix: str, client: Any,
+                 poll_client: Any) -> None:
+        self.options = options
+        self.bootstrap = bootstrap
+        self.topic_prefix = topic_prefix
+        self.client = client
+        self.poll_client = poll_client
+        self.result = PipelineResult(
+            encoding=options.encoding, fleet=f"{options.miners} miners x {options.workers} workers",
+            shares_per_message=options.shares_per_message if options.encoding == "arrow" else 1,
+        )
+        ctx = mp.get_context("spawn")
+        self.ctx = ctx
+        self.shared = Shared(rate=ctx.RawValue("d", PAUSED), stored=ctx.RawValue("q", 0),
+                             produced=ctx.RawValue("q", 0), messages=ctx.RawValue("q", 0),
+                             ready=ctx.Event(), stop=ctx.Event())
+        self.stages = Stages()
+        self.ingest: Any = None
+        self.probes: Probes | None = None
+        self.pids: dict[str, int] = {"pipeline": os.getpid()}
 
-async def _phase(name: str, seconds: float, probes: Probes, produced: Any, ingest: Any,
-                 interval_s: float) -> None:
-    """Publish a probe every `interval_s` for `seconds`, with a progress line every few seconds."""
-    began = time.monotonic()
-    last_report = began
-    last_count = _latest(probes.samples)
-    while (now := time.monotonic()) - began < seconds:
-        if ingest.error is not None:
-            raise RuntimeError(f"the share agent failed: {ingest.error!r}")
-        if probes.error is not None:
-            raise RuntimeError(f"the probe poller failed: {probes.error!r}")
-        probes.publish(name)
-        if now - last_report >= 5.0:
-            count = _latest(probes.samples)
-            say(f"  {name} {now - began:4.0f}s: stored {count:,} ({(count - last_count) / (now - last_report):,.0f}/s)"
-                f", produced {int(produced.value):,}")
-            last_report, last_count = now, count
-        await asyncio.sleep(max(0.0, interval_s - (time.monotonic() - now)))
+    def _check(self) -> None:
+        if self.ingest is not None and self.ingest.error is not None:
+            raise RuntimeError(f"the share agent failed: {self.ingest.error!r}")
+        if self.probes is not None:
+            self.probes.check()
 
+    async def _wait(self, what: str, predicate: Any, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check()
+            if predicate():
+                return True
+            await asyncio.sleep(0.1)
+        say(f"gave up waiting for {what} after {timeout:.0f}s")
+        return False
 
-async def _drive(options: PipelineOptions, bootstrap: str, topic_prefix: str, client: Any, poll_client: Any,
-                 result: PipelineResult) -> None:
-    from faust.contrib.asgi import faust_app_running
+    def _all_stored(self) -> bool:
+        assert self.probes is not None
+        return (self.probes.stored() >= int(self.shared.produced.value) + self.probes.published
+                and self.probes.pending() == 0)
 
-    from schemas.clock import SystemClock
-    from schemas.topics import TopicNames
-    from sinks.kafka_admin import topic_id
-    from sinks.publisher import Publisher, PublisherSettings
-    from sinks.shares import ShareWriter
-    from streams.app import create_faust_app
-    from streams.settings import StreamSettings
-    from streams.shares import ShareIngest, attach
+    async def _phase(self, name: str, seconds: float) -> tuple[float, float, dict[str, float]]:
+        """Publish a probe every `probe_interval_s` for `seconds`, reporting progress every 5 s.
+        Returns (start, end, usage of the phase)."""
+        assert self.probes is not None
+        probes, shared = self.probes, self.shared
+        before = self.stages.snapshot(self.pids)
+        began = last_report = time.monotonic()
+        last_count = probes.stored()
+        while (now := time.monotonic()) - began < seconds:
+            self._check()
+            probes.publish(name)
+            if now - last_report >= 5.0:
+                count = probes.stored()
+                say(f"  {name} {now - began:3.0f}s: stored {count:,} ({(count - last_count) / (now - last_report):,.0f}"
+                    f"/s), produced {int(shared.produced.value):,}")
+                last_report, last_count = now, count
+            await asyncio.sleep(max(0.0, self.options.probe_interval_s - (time.monotonic() - now)))
+        end = time.monotonic()
+        return began, end, usage(before, self.stages.snapshot(self.pids))
 
-    topics = TopicNames(prefix=topic_prefix)
-    settings = StreamSettings(bootstrap=bootstrap, app_id=f"bench-{secrets.token_hex(4)}",
-                              partitions=options.partitions)
-    app = create_faust_app(settings)
-    ingest = ShareIngest(settings, topics, ShareWriter(client), Publisher(PublisherSettings(bootstrap)),
-                         SystemClock())
-    ingest.topic_ids[topics.shares] = await asyncio.to_thread(topic_id, bootstrap, topics.shares)
-    await asyncio.to_thread(ingest.restore)
-    attach(app, ingest)
+    async def drive(self) -> PipelineResult:
+        from faust.contrib.asgi import faust_app_running
 
-    ctx = mp.get_context("spawn")
-    rate = ctx.Value("d", PAUSED, lock=False)
-    produced = ctx.Value("q", 0, lock=False)
-    stop = ctx.Event()
-    job = SimulatorJob(bootstrap, topic_prefix, options.encoding, options.miners, options.workers,
-                       options.shares_per_message, options.seed)
-    simulator = ctx.Process(target=simulator_main, args=(job, rate, produced, stop), name="bench-simulator")
-    probes = Probes(bootstrap, topics.shares, poll_client, options.poll_s)
-    probes.start()
-    async with faust_app_running(app, stop_timeout=30):
-        try:
-            say("waiting for the agent to join its group and store a first probe")
-            probes.publish("startup")
-            await _wait("the first probe", lambda: probes.pending() == 0, 60.0, probes, ingest)
-            simulator.start()
-            # the simulator builds its fleet before producing; phase 1 starts at its first share
-            await _wait("the simulator to start", lambda: produced.value > 0 or not simulator.is_alive(), 60.0,
-                        probes, ingest)
-            rate.value = FLAT_OUT
-            say(f"phase 1 (capacity): simulator flat out for {options.capacity_s:.0f}s")
-            t0 = time.monotonic()
-            p0 = int(produced.value)
-            await _phase("capacity", options.capacity_s, probes, produced, ingest, options.probe_interval_s)
-            t1 = time.monotonic()
-            rate.value = PAUSED
-            p1 = int(produced.value)
-            result.capacity_stored_per_s = _rate_between(probes.samples, t0 + options.warmup_s, t1)
-            result.capacity_produced_per_s = (p1 - p0) / (t1 - t0)
-            stored_at_end = _latest(probes.samples) - probes.published
-            result.capacity_backlog = max(0, p1 - stored_at_end)
-            say(f"phase 1: stored {result.capacity_stored_per_s:,.0f}/s steady, produced "
-                f"{result.capacity_produced_per_s:,.0f}/s, backlog {result.capacity_backlog:,} shares")
+        from schemas.clock import SystemClock
+        from schemas.topics import TopicNames
+        from sinks.kafka_admin import topic_id
+        from sinks.publisher import Publisher, PublisherSettings
+        from sinks.shares import ShareWriter
+        from streams.app import create_faust_app
+        from streams.settings import StreamSettings
+        from streams.shares import ShareIngest, attach
 
-            say("draining the backlog")
-            await _wait("the backlog to drain",
-                        lambda: _latest(probes.samples) >= int(produced.value) + probes.published
-                        and probes.pending() == 0,
-                        options.drain_timeout_s, probes, ingest)
-            result.capacity_latency = probes.latency("capacity")
+        options, shared, result = self.options, self.shared, self.result
+        topics = TopicNames(prefix=self.topic_prefix)
+        settings = StreamSettings(bootstrap=self.bootstrap, app_id=f"bench-{secrets.token_hex(4)}",
+                                  partitions=options.partitions)
+        app = create_faust_app(settings)
+        ingest = ShareIngest(settings, topics, ShareWriter(self.client),
+                             Publisher(PublisherSettings(self.bootstrap)), SystemClock())
+        self.ingest = ingest
+        ingest.topic_ids[topics.shares] = await asyncio.to_thread(topic_id, self.bootstrap, topics.shares)
+        await asyncio.to_thread(ingest.restore)
+        attach(app, ingest)
+        self.stages.attach(ingest)
 
-            offered = options.rate or 0.8 * result.capacity_stored_per_s
-            result.offered_per_s = offered
-            say(f"phase 2 (latency): simulator paced at {offered:,.0f} shares/s for {options.latency_s:.0f}s")
-            rate.value = offered
-            t2 = time.monotonic()
-            await _phase("latency", options.latency_s, probes, produced, ingest, options.probe_interval_s)
-            t3 = time.monotonic()
-            stop.set()
-            result.latency_stored_per_s = _rate_between(probes.samples, t2 + min(2.0, options.latency_s / 4), t3)
-            await asyncio.to_thread(simulator.join, 150)
-            say("waiting for the last shares and probes")
-            await _wait("every produced share to be stored",
-                        lambda: _latest(probes.samples) >= int(produced.value) + probes.published
-                        and probes.pending() == 0,
-                        options.drain_timeout_s, probes, ingest)
-            result.latency = probes.latency("latency")
-            await ingest.drained(idle_s=1.0, timeout_s=10.0)
-        finally:
-            stop.set()
-            if simulator.is_alive():
-                await asyncio.to_thread(simulator.join, 30)
-            if simulator.is_alive():
-                simulator.kill()
-            probes.stop()
-    await asyncio.to_thread(ingest.dead_letters.close)
-    result.produced = int(produced.value)
-    result.batches = ingest.batches
-    total, distinct = client.query("SELECT count(), uniqExact(share_key) FROM shares").result_rows[0]
-    result.stored = int(total)
-    result.exact = int(total) == result.produced + probes.published and int(distinct) == int(total)
+        backlog = 3_000_000 if options.encoding == "arrow" else 150_000
+        job = SimulatorJob(self.bootstrap, self.topic_prefix, options.encoding, options.miners, options.workers,
+                           options.shares_per_message, options.seed, backlog)
+        simulator = self.ctx.Process(target=simulator_main, args=(job, shared), name="bench-simulator")
+        probes = self.probes = Probes(self.bootstrap, topics.shares, self.poll_client, options.poll_s, shared.stored)
+        probes.start()
+        async with faust_app_running(app, stop_timeout=30):
+            try:
+                say("waiting for the agent to join its group and store a first probe")
+                probes.publish("startup")
+                await self._wait("the first probe", lambda: probes.pending() == 0, 60.0)
+                simulator.start()
+                await self._wait("the simulator's fleet", lambda: shared.ready.is_set() or not simulator.is_alive(),
+                                 60.0)
+                assert simulator.pid is not None
+                self.pids["simulator"] = simulator.pid
+                for pid, name in child_pids(os.getpid()).items():
+                    if "tansu" in name or "broker" in name:
+                        self.pids["broker"] = pid
+
+                shared.rate.value = FLAT_OUT
+                say(f"phase 1 (capacity): simulator flat out for {options.capacity_s:.0f}s "
+                    f"(at most {backlog:,} shares ahead of ClickHouse)")
+                p0, m0 = int(shared.produced.value), int(shared.messages.value)
+                t0, t1, result.capacity_usage = await self._phase("capacity", options.capacity_s)
+                shared.rate.value = PAUSED
+                p1, m1 = int(shared.produced.value), int(shared.messages.value)
+                result.capacity_stored_per_s = _rate_between(probes.samples, t0 + options.warmup_s, t1)
+                result.capacity_produced_per_s = (p1 - p0) / (t1 - t0)
+                result.shares_per_message_avg = (p1 - p0) / max(1, m1 - m0)
+                result.capacity_backlog = max(0, p1 - (probes.stored() - probes.published))
+                say(f"phase 1: stored {result.capacity_stored_per_s:,.0f}/s (steady part), simulator produced "
+                    f"{result.capacity_produced_per_s:,.0f}/s, backlog {result.capacity_backlog:,} shares")
+
+                say("draining the backlog")
+                await self._wait("the backlog to drain", self._all_stored, options.drain_timeout_s)
+                result.capacity_latency = probes.latency("capacity")
+
+                offered = options.rate or round(0.8 * result.capacity_stored_per_s, -3) or 1000.0
+                result.offered_per_s = offered
+                say(f"phase 2 (latency): simulator paced at {offered:,.0f} shares/s for {options.latency_s:.0f}s")
+                shared.rate.value = offered
+                t2, t3, result.latency_usage = await self._phase("latency", options.latency_s)
+                shared.stop.set()
+                result.latency_stored_per_s = _rate_between(probes.samples, t2 + min(2.0, options.latency_s / 4), t3)
+                await asyncio.to_thread(simulator.join, 150)
+                say("waiting for the last shares and probes")
+                await self._wait("every produced share to be stored", self._all_stored, options.drain_timeout_s)
+                result.latency = probes.latency("latency")
+                await ingest.drained(idle_s=1.0, timeout_s=10.0)
+            finally:
+                shared.stop.set()
+                if simulator.is_alive():
+                    await asyncio.to_thread(simulator.join, 30)
+                if simulator.is_alive():
+                    simulator.kill()
+                probes.stop()
+        await asyncio.to_thread(ingest.dead_letters.close)
+        result.produced = int(shared.produced.value)
+        result.batches = ingest.batches
+        total, distinct = self.client.query("SELECT count(), uniqExact(share_key) FROM shares").result_rows[0]
+        result.stored = int(total)
+        result.exact = int(total) == result.produced + probes.published and int(distinct) == int(total)
+        return result
 
 
 def run_in_process(options: PipelineOptions) -> PipelineResult:
@@ -454,22 +577,21 @@ def run_in_process(options: PipelineOptions) -> PipelineResult:
     from sinks.migrate import migrate
 
     began = time.monotonic()
-    result = PipelineResult(encoding=options.encoding, shares_per_message=options.shares_per_message
-                            if options.encoding == "arrow" else 1, fleet=f"{options.miners}x{options.workers}")
     workdir = tempfile.mkdtemp(prefix="poolstream-bench-")
     prefix = f"bench{secrets.token_hex(4)}."
-    say(f"{options.encoding}: broker, chDB at {workdir}, topics {prefix}*")
+    say(f"{options.encoding}: embedded broker, chDB at {workdir}, topics {prefix}*")
     try:
         with _quiet_logs(), EmbeddedBroker() as broker:
-            topics = TopicNames(prefix=prefix)
-            ensure_topics(broker.bootstrap, topics.all(), partitions=options.partitions)
+            ensure_topics(broker.bootstrap, TopicNames(prefix=prefix).all(), partitions=options.partitions)
             ch_settings = ClickHouseSettings(dsn=f"chdb://{workdir}/clickhouse", database="bench")
             client = connect(ch_settings)
             migrate(client)
             poll_client = connect(ch_settings)
-            asyncio.run(_drive(options, broker.bootstrap, prefix, client, poll_client, result))
-            poll_client.close()
-            client.close()
+            try:
+                result = asyncio.run(Run(options, broker.bootstrap, prefix, client, poll_client).drive())
+            finally:
+                poll_client.close()
+                client.close()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     result.seconds = time.monotonic() - began
@@ -513,25 +635,34 @@ def _ms(value: float) -> str:
     return "n/a" if value != value else f"{value:,.0f} ms"
 
 
+def _usage_line(figures: dict[str, float]) -> str:
+    agent = ", ".join(f"{k.removeprefix('agent_')} {v:.0%}" for k, v in figures.items()
+                      if k.startswith("agent_") and k != "agent_process")
+    cores = ", ".join(f"{k.removeprefix('cpu_')} {v:.2f}" for k, v in figures.items() if k.startswith("cpu_"))
+    return f"agent thread busy: {agent}; cores used: {cores}"
+
+
 def print_result(r: PipelineResult) -> None:
-    per = f"{r.shares_per_message:,} share(s)/message"
-    print(f"pipeline {r.encoding} ({per}, fleet {r.fleet} miners x workers)")
-    print(f"  capacity, simulator flat out:  stored {r.capacity_stored_per_s:12,.0f} shares/s"
-          f"  (simulator produced {r.capacity_produced_per_s:,.0f}/s, backlog at end {r.capacity_backlog:,})")
+    print(f"pipeline {r.encoding}: {r.fleet}, {r.shares_per_message:,} share(s)/message max "
+          f"({r.shares_per_message_avg:,.0f} on average)")
+    print(f"  capacity (simulator flat out):   stored {r.capacity_stored_per_s:11,.0f} shares/s"
+          f"  (simulator produced {r.capacity_produced_per_s:,.0f}/s)")
+    print(f"    {_usage_line(r.capacity_usage)}")
     c = r.capacity_latency
-    print(f"    probe latency at capacity:   p50 {_ms(c.p50_ms)}, p99 {_ms(c.p99_ms)}, max {_ms(c.max_ms)}"
-          f" ({c.probes} probes, includes the broker queue)")
-    print(f"  paced at {r.offered_per_s:,.0f}/s:  stored {r.latency_stored_per_s:12,.0f} shares/s")
+    print(f"    probe latency at capacity: p50 {_ms(c.p50_ms)}, p99 {_ms(c.p99_ms)}, max {_ms(c.max_ms)}"
+          f" ({c.probes} probes; includes the queue in the broker)")
+    print(f"  paced at {r.offered_per_s:,.0f} shares/s: stored {r.latency_stored_per_s:11,.0f} shares/s")
+    print(f"    {_usage_line(r.latency_usage)}")
     lat = r.latency
-    print(f"    share-to-queryable latency:  p50 {_ms(lat.p50_ms)}, p99 {_ms(lat.p99_ms)}, max {_ms(lat.max_ms)}"
-          f" ({lat.probes} probes, {lat.lost} not seen)")
+    print(f"    share-to-queryable latency: p50 {_ms(lat.p50_ms)}, p99 {_ms(lat.p99_ms)}, max {_ms(lat.max_ms)}"
+          f" ({lat.probes} probes, {lat.lost} never seen)")
     print(f"  exactly once: {'yes' if r.exact else 'NO'} ({r.stored:,} rows for {r.produced:,} shares + probes, "
           f"{r.batches:,} inserts); run took {r.seconds:.0f}s")
     sys.stdout.flush()
 
 
 def options_for(encoding: str, seconds: float, rate: float = 0.0) -> PipelineOptions:
-    """Defaults per encoding for a run of about `seconds` of load (split 60/40 between the phases)."""
+    """Defaults per encoding for about `seconds` of load, split 60/40 between the two phases."""
     base = PipelineOptions(encoding=encoding)
     capacity = max(base.warmup_s + 5.0, 0.6 * seconds)
     return replace(base, capacity_s=capacity, latency_s=max(5.0, seconds - capacity), rate=rate)
