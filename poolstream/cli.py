@@ -14,7 +14,9 @@ from pathlib import Path
 from poolstream.broker import BrokerError
 from poolstream.settings import VERSION, Settings, SettingsError, load
 
-QUIET_LOGGERS = ("faust", "mode", "aiokafka", "kafka", "urllib3", "httpx", "apscheduler", "numba")
+QUIET_LOGGERS = ("faust", "mode", "aiokafka", "kafka", "httpx", "apscheduler", "numba")
+# Their connection errors repeat on every retry; poolstream says the same in one line of its own.
+SILENT_LOGGERS = ("urllib3", "clickhouse_connect", "rdkafka")
 
 
 def setup_logging(level: str) -> None:
@@ -23,6 +25,8 @@ def setup_logging(level: str) -> None:
     if level.upper() != "DEBUG":
         for name in QUIET_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
+        for name in SILENT_LOGGERS:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
