@@ -344,6 +344,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores of the machine spent busy so far (everything but idle and iowait)."""
+    with open("/proc/stat", encoding="ascii") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / _TICK
+
+
 def child_pids(parent: int) -> dict[int, str]:
     """pid -> command name of the direct children of `parent`."""
     out: dict[int, str] = {}
@@ -390,6 +397,7 @@ class Stages:
     def snapshot(self, pids: dict[str, int]) -> dict[str, float]:
         out = {f"agent_{k}_s": v for k, v in self.seconds.items()}
         out.update({f"cpu_{name}_s": cpu_seconds(pid) for name, pid in pids.items()})
+        out["cpu_machine_s"] = machine_busy_seconds()
         out["t"] = time.monotonic()
         return out
 

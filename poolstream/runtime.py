@@ -30,12 +30,14 @@ from jobs.scheduler import create_scheduler
 from poolstream.broker import BrokerSettings, EmbeddedBroker
 from poolstream.settings import Settings
 from schemas.clock import SystemClock
+from sinks.blocks import BlockWriter
 from sinks.client import connect, redact
 from sinks.kafka_admin import ensure_topics, topic_id
 from sinks.migrate import migrate
 from sinks.publisher import Publisher
 from sinks.shares import ShareWriter
 from streams.app import create_faust_app
+from streams.blocks import attach_blocks
 from streams.shares import ShareIngest, attach
 
 log = logging.getLogger("poolstream")
@@ -100,6 +102,7 @@ def faust_lifespan(settings: Settings, bootstrap: str, client: Client) -> Lifesp
     ingest = ShareIngest(stream_settings, settings.topics, ShareWriter(client),
                          Publisher(settings.publisher(bootstrap)), SystemClock())
     attach(app, ingest)
+    attach_blocks(app, stream_settings, settings.topics, BlockWriter(client), ingest.dead_letters)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 SHARES = "shares"
 SHARES_REJECTED = "shares.rejected"
 BLOCKS = "blocks"
+BLOCKS_REJECTED = "blocks.rejected"
 JOBS = "jobs"
 TELEMETRY = "telemetry"
 TELEMETRY_REJECTED = "telemetry.rejected"
 
-ALL = (SHARES, SHARES_REJECTED, BLOCKS, JOBS, TELEMETRY, TELEMETRY_REJECTED)
+ALL = (SHARES, SHARES_REJECTED, BLOCKS, BLOCKS_REJECTED, JOBS, TELEMETRY, TELEMETRY_REJECTED)
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,10 @@ class TopicNames:
     @property
     def blocks(self) -> str:
         return self.name(BLOCKS)
+
+    @property
+    def blocks_rejected(self) -> str:
+        return self.name(BLOCKS_REJECTED)
 
     @property
     def jobs(self) -> str:

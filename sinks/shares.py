@@ -5,6 +5,11 @@ src_offset); the same INSERT feeds `ingest_progress`, so after a restart the age
 written per partition (`watermarks`) and skips anything at or below it, whatever the batch boundaries of the
 replay. (2) Each INSERT carries a deterministic `insert_deduplication_token` built from the offset ranges it
 covers, so a retried INSERT after a timeout writes nothing twice (also in the materialized views).
+
+Transport: on a ClickHouse server the rows go as an Arrow stream (`insert_arrow`). On chDB with a data
+directory the same INSERT reads the Arrow table in place through chDB's `Python()` table function (its own
+handle on the engine): no Arrow file is serialized, written to a temp file and parsed back, which was a third
+of the insert's time. Low-cardinality columns may arrive dictionary-encoded (`streams.prepare` does that).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
@@ -67,22 +73,25 @@ class ShareWriter:
         self._max_backoff_s = max_backoff_s
         self._sleep = sleep
         self.failures = 0
+        self._in_place: _InPlaceInsert | None = _InPlaceInsert.open(client)
 
     def write(self, rows: pa.Table, token: str) -> None:
         if rows.num_rows == 0:
             return
+        settings: dict[str, Any] = {
+            "insert_deduplication_token": token,
+            "deduplicate_blocks_in_dependent_materialized_views": 1,
+            "max_insert_block_size": max(rows.num_rows, 1_048_576),
+            # the materialized views (rollups, ingest_progress) of one INSERT run side by side
+            "parallel_view_processing": 1,
+        }
         backoff = 0.1
         while True:
             try:
-                self._client.insert_arrow(
-                    SHARES_TABLE,
-                    rows,
-                    settings={
-                        "insert_deduplication_token": token,
-                        "deduplicate_blocks_in_dependent_materialized_views": 1,
-                        "max_insert_block_size": max(rows.num_rows, 1_048_576),
-                    },
-                )
+                if self._in_place is not None:
+                    self._in_place.insert(SHARES_TABLE, rows, settings)
+                else:
+                    self._client.insert_arrow(SHARES_TABLE, rows, settings=settings)
                 return
             except Exception as exc:  # driver and server errors alike: log, back off, retry; never drop
                 self.failures += 1
@@ -109,3 +118,46 @@ class ShareWriter:
         keys = [int(r[0]) for r in result.result_rows]
         times = [int(r[1]) for r in result.result_rows]
         return keys, times
+
+
+class _InPlaceInsert:
+    """INSERT ... SELECT * FROM Python(rows) on a chDB engine: chDB reads the Arrow table in this process's
+    memory. Its own chDB handle on the client's data directory (handles to one path share the engine)."""
+
+    def __init__(self, connection: Any, database: str) -> None:
+        self._connection = connection
+        self._database = database
+
+    @classmethod
+    def open(cls, client: Client) -> _InPlaceInsert | None:
+        """For a clickhouse-connect chDB client on a data directory; None for anything else (a server, or an
+        in-memory chDB whose handles would not share data)."""
+        try:
+            from clickhouse_connect.driver._chdbclient import ChdbClient
+        except ImportError:  # pragma: no cover - clickhouse-connect without chDB support
+            return None
+        path = getattr(client, "path", "")
+        if not isinstance(client, ChdbClient) or not path or path.startswith(":memory:") or not client.database:
+            return None
+        import chdb
+
+        return cls(chdb.connect(path), client.database)
+
+    def insert(self, table: str, rows: pa.Table, settings: Mapping[str, Any]) -> None:
+        squash = {
+            # one INSERT block, whatever the batch size: one dedup token, one part per partition
+            "min_insert_block_size_rows": max(rows.num_rows, 1_048_576),
+            "min_insert_block_size_bytes": max(rows.nbytes * 2, 1 << 28),
+        }
+        clause = ", ".join(f"{k} = {_literal(v)}" for k, v in {**settings, **squash}.items())
+        columns = ", ".join(f"`{name}`" for name in rows.schema.names)
+        sql = (f"INSERT INTO `{self._database}`.`{table}` ({columns}) SETTINGS {clause} "
+               f"SELECT {columns} FROM Python(rows)")
+        # chDB's Python() resolves `rows` by name in this frame
+        self._connection.query(sql)
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, (int, float)):
+        return str(value)
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -1,5 +1,6 @@
--- Block candidates and their fate (found -> confirmed | orphaned). A status change is a new row;
--- ReplacingMergeTree keeps the latest per hash (query with FINAL or argMax(status, updated_at)).
+-- Block candidates and their fate (found -> confirmed | orphaned): one row per (hash, status), so the
+-- history stays; a re-delivered event is the identical row and collapses (ReplacingMergeTree, FINAL).
+-- Current state of a block: argMax(status, updated_at) GROUP BY hash.
 -- reward is an integer in the coin's base unit: money never touches a float.
 CREATE TABLE IF NOT EXISTS blocks
 (
@@ -19,5 +20,5 @@ CREATE TABLE IF NOT EXISTS blocks
     updated_at         DateTime64(3, 'UTC')
 )
 ENGINE = ReplacingMergeTree(updated_at)
-ORDER BY hash
+ORDER BY (hash, status)
 SETTINGS non_replicated_deduplication_window = 10000;

@@ -216,7 +216,7 @@ class StratumGateway:
         line = p.notification("mining.notify", job.notify_params(job.clean))
         for s in rt.sessions:
             if s.mining and not s.closed:
-                s.on_new_job(line, job.clean)
+                s.on_new_job(job, line, job.clean)
                 s.flush()
         self.publisher.publish(self.topics.jobs, encode_job(job, self.clock.now_ms(), self.policy),
                                key=job.job_id.encode())
@@ -355,7 +355,8 @@ class StratumGateway:
             if judge:
                 self._judge_ip(s, result)
             if ok and s.vardiff is not None:
-                new = s.vardiff.on_share(now)
+                # a share of an older, easier job counts for the fraction of work it proves
+                new = s.vardiff.on_share(now, min(1.0, difficulty / s.vardiff.difficulty))
                 if new is not None:
                     s.set_difficulty(new)
             touched.add(s)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from kernels.targets import target_for_difficulty, target_le_bytes
 from sources.stratum import protocol as p
 from sources.stratum.identity import IdentityError, hardware_hint, parse_user, requested_difficulty
+from sources.stratum.jobbook import JobBook
 from sources.stratum.jobs import Job
 from sources.stratum.protocol import StratumError
 from sources.stratum.vardiff import Vardiff
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 
 VERSION = "poolstream/0.1.0"
 MAX_INFLIGHT = 2048  # submits of one connection awaiting a hash before we stop reading from it
+SENT_KEPT = 64  # job_ids remembered per connection (with their difficulty); retired jobs are dropped first
 
 
 class Worker:
@@ -52,8 +55,11 @@ class Session(asyncio.Protocol):
         self.hardware = ""
         self.vardiff: Vardiff | None = None
         self.difficulty = port.settings.start_difficulty
-        self.prev_difficulty = 0.0  # the difficulty before the last change; shares at it still count
-        self._target_cache: tuple[float, float, bytes, int] = (0.0, 0.0, b"", 0)
+        # Every job_id sent to this miner -> (job, the difficulty announced with it, its ntime). A share is
+        # judged and credited at the difficulty of the job it names (or the current one if lower): miners
+        # such as cpuminer apply `mining.set_difficulty` only when a notify brings a new job_id.
+        self.sent: OrderedDict[str, tuple[Job, float, int]] = OrderedDict()
+        self._targets: dict[float, bytes] = {}
         self.mining = False  # set_difficulty + first notify sent
         self.last_read = 0.0
         self.write_paused_since = 0.0
@@ -226,40 +232,59 @@ class Session(asyncio.Protocol):
         self.write(p.notification("mining.set_difficulty", [self.difficulty]))
         job = self.port.book.current
         if job is not None:
+            self._remember(job.job_id, job, job.ntime)
             self.write(p.notification("mining.notify", job.notify_params(True)))
 
     def set_difficulty(self, difficulty: float) -> None:
-        """Change difficulty now: set_difficulty, then the current job again so it takes effect."""
+        """Change difficulty now: set_difficulty, then the current job under a fresh job_id.
+
+        The fresh job_id is what makes every miner switch (cpuminer ignores a difficulty until a notify
+        brings a new job_id); its ntime is one second later than any this connection got for the job, so
+        the miner's restarted extranonce2/nonce sequence cannot repeat shares it already submitted. The
+        job_ids sent before keep their own difficulty.
+        """
         if difficulty == self.difficulty:
             return
-        self.prev_difficulty = self.difficulty
         self.difficulty = difficulty
         if self.vardiff is not None:
             self.vardiff.reset(difficulty, self.gw.loop.time())
         self.write(p.notification("mining.set_difficulty", [difficulty]))
         job = self.port.book.current
         if job is not None:
-            self.write(p.notification("mining.notify", job.notify_params(False)))
+            ntime = 1 + max((nt for j, _, nt in self.sent.values() if j is job), default=job.ntime)
+            if ntime > job.ntime + self.gw.ntime_future_s:
+                ntime = job.ntime + self.gw.ntime_future_s
+            alias = f"{next(JobBook._ids):x}"
+            self._remember(alias, job, ntime)
+            params = job.notify_params(False)
+            params[0], params[7] = alias, f"{ntime:08x}"
+            self.write(p.notification("mining.notify", params))
 
-    def on_new_job(self, notify_line: bytes, clean: bool) -> None:
+    def on_new_job(self, job: Job, notify_line: bytes, clean: bool) -> None:
         if clean:
-            self.prev_difficulty = 0.0  # shares of older jobs are stale now
+            self.sent.clear()  # older jobs are stale now
+        self._remember(job.job_id, job, job.ntime)
         self.write(notify_line)
 
-    def _targets(self) -> tuple[bytes, int]:
-        """(easiest target as LE bytes, the current difficulty's target if a fallback exists else 0)."""
-        d, prev = self.difficulty, self.prev_difficulty
-        cd, cp, le, strict = self._target_cache
-        if cd == d and cp == prev:
-            return le, strict
-        alg = self.port.algorithm.wire
-        cur_target = target_for_difficulty(d, alg)
-        if prev and prev < d:
-            le, strict = target_le_bytes(target_for_difficulty(prev, alg)), cur_target
-        else:
-            le, strict = target_le_bytes(cur_target), 0
-        self._target_cache = (d, prev, le, strict)
-        return le, strict
+    def _remember(self, job_id: str, job: Job, ntime: int) -> None:
+        """Bind `job_id` to the current difficulty; forget retired jobs and the oldest beyond `SENT_KEPT`."""
+        self.sent[job_id] = (job, self.difficulty, ntime)
+        if len(self.sent) > SENT_KEPT // 2:
+            live = self.port.book.jobs
+            for key in [k for k, (j, _, _) in self.sent.items() if live.get(j.job_id) is not j]:
+                del self.sent[key]
+            while len(self.sent) > SENT_KEPT:
+                self.sent.popitem(last=False)
+
+    def _target_le(self, difficulty: float) -> bytes:
+        le = self._targets.get(difficulty)
+        if le is None:
+            if len(self._targets) > 16:
+                self._targets.clear()
+            le = self._targets[difficulty] = target_le_bytes(
+                target_for_difficulty(difficulty, self.port.algorithm.wire)
+            )
+        return le
 
     # -- submit ----------------------------------------------------------------------------------
     def _submit(self, msg_id: Any, params: list[Any]) -> None:
@@ -279,11 +304,15 @@ class Session(asyncio.Protocol):
         if not (type(job_id) is str and type(en2_hex) is str and type(ntime_hex) is str and type(nonce_hex) is str):
             self._reject(msg_id, StratumError.OTHER, "Malformed submit", "malformed", params, worker)
             return
-        job = port.book.jobs.get(job_id)
+        sent = self.sent.get(job_id)
+        base_id = sent[0].job_id if sent is not None else job_id
+        job = port.book.jobs.get(base_id)
         if job is None:
-            reason = "stale" if port.book.is_retired(job_id) else "invalid"
+            reason = "stale" if port.book.is_retired(base_id) else "invalid"
             self._reject(msg_id, StratumError.JOB_NOT_FOUND, "Job not found", reason, params, worker)
             return
+        # the difficulty the job was announced with, or the current one if lower (never more)
+        difficulty = min(sent[1], self.difficulty) if sent is not None else self.difficulty
         try:
             if len(en2_hex) != self.gw.en2_hex_len:
                 raise ValueError("extranonce2 size")
@@ -303,16 +332,14 @@ class Session(asyncio.Protocol):
             self._reject(msg_id, StratumError.DUPLICATE, "Duplicate share", "duplicate", params, worker, job)
             return
         job.seen.add(key)
-        target_le, strict = self._targets()
         self.inflight += 1
         if self.inflight >= MAX_INFLIGHT and not self.reading_paused and self.transport is not None:
             self.reading_paused = True
             self.transport.pause_reading()
         port.verifier.add(
             PendingSubmit(
-                self, msg_id, job, self.extranonce1, en2, ntime, nonce, target_le,
-                self.difficulty, strict, self.prev_difficulty if strict else self.difficulty,
-                worker.miner, worker.worker, worker.bucket, self.gw.loop.time(),
+                self, msg_id, job, self.extranonce1, en2, ntime, nonce, self._target_le(difficulty),
+                difficulty, 0, difficulty, worker.miner, worker.worker, worker.bucket, self.gw.loop.time(),
             )  # fmt: skip
         )
 

@@ -41,7 +41,7 @@ class Vardiff:
         self._retarget_s = policy.retarget_s
         self.difficulty = self._clamp(difficulty)
         self._since = now
-        self._count = 0
+        self._count = 0.0
 
     def _clamp(self, d: float) -> float:
         return min(max(d, self.policy.min_difficulty), self.policy.max_difficulty)
@@ -49,11 +49,16 @@ class Vardiff:
     def reset(self, difficulty: float, now: float) -> None:
         self.difficulty = self._clamp(difficulty)
         self._since = now
-        self._count = 0
+        self._count = 0.0
 
-    def on_share(self, now: float) -> float | None:
-        """Record an accepted share; returns the new difficulty if it should change, else None."""
-        self._count += 1
+    def on_share(self, now: float, weight: float = 1.0) -> float | None:
+        """Record an accepted share; returns the new difficulty if it should change, else None.
+
+        `weight` is the share's credited difficulty over the current one (< 1 for a share of a job sent
+        before a raise, which the miner may still be working on), so such shares do not trigger another
+        raise as if they had been found at the new difficulty.
+        """
+        self._count += weight
         elapsed = now - self._since
         if elapsed < self._retarget_s and self._count < self._burst:
             return None
@@ -70,7 +75,7 @@ class Vardiff:
     def _retarget(self, interval: float, now: float) -> float | None:
         p = self.policy
         self._since = now
-        self._count = 0
+        self._count = 0.0
         if abs(interval - p.target_s) <= p.variance * p.target_s:
             return None
         factor = min(max(p.target_s / interval, 1 / MAX_STEP), MAX_STEP)

@@ -21,8 +21,9 @@ from sources.stratum.jobs import Job
 
 
 class PendingSubmit:
-    """A syntactically valid, non-duplicate submit waiting for its hash. `target_le` is the easiest target
-    the share may meet (the connection's current or previous difficulty, whichever is lower)."""
+    """A syntactically valid, non-duplicate submit waiting for its hash. `target_le` is the target the share
+    must meet: that of the difficulty its job_id was announced with on the connection, or of the current
+    difficulty if lower. `strict_target` (0: unused) allows crediting a second, higher difficulty."""
 
     __slots__ = ("owner", "msg_id", "job", "extranonce1", "extranonce2", "coinbase", "ntime", "nonce", "target_le",
                  "difficulty", "strict_target", "fallback_difficulty", "miner", "worker", "bucket",

@@ -71,8 +71,10 @@ def meets(algorithm: str, header: bytes, difficulty: float) -> bool:
     return int.from_bytes(pow_hash(algorithm, header), "little") <= target
 
 
-def find_nonce(algorithm: str, work: Work, en1: str, en2: str, difficulty: float, good: bool = True) -> int:
-    for nonce in range(1_000_000):
+def find_nonce(
+    algorithm: str, work: Work, en1: str, en2: str, difficulty: float, good: bool = True, start: int = 0
+) -> int:
+    for nonce in range(start, start + 1_000_000):
         if meets(algorithm, work.header(en1, en2, nonce), difficulty) == good:
             return nonce
     raise AssertionError("no nonce found")
@@ -325,8 +327,9 @@ def test_vardiff_raises_difficulty_then_notifies(kafka: str, topics: TopicNames)
         assert new_diff > SHA_DIFF
         await m.wait_note("mining.notify", 2)  # the new difficulty applies from the next notify
         assert [n for n, _ in m.notes][-2:] == ["mining.set_difficulty", "mining.notify"]
-        # right after the change, a share meeting only the old difficulty still counts (at the old one)
-        work = m.work()
+        assert m.work().job_id != work.job_id  # the new difficulty comes with a fresh job_id
+        # right after the change, a share of the job sent before it, meeting only the old difficulty,
+        # still counts (at the old one): the miner may still be working on that job
         for i in range(100, 200):
             en2 = f"{i:08x}"
             nonce = find_nonce("sha256d", work, m.en1, en2, SHA_DIFF)
@@ -336,6 +339,67 @@ def test_vardiff_raises_difficulty_then_notifies(kafka: str, topics: TopicNames)
         m.close()
 
     run_gateway(kafka, topics, cfg, body)
+
+
+def test_difficulty_is_bound_to_the_job_it_was_announced_with(kafka: str, topics: TopicNames) -> None:
+    """Regression (found with the real cpuminer 2.5.1): cpuminer applies `mining.set_difficulty` only when a
+    notify brings a NEW job_id, and keeps hashing its current job at the difficulty that job came with.
+    Two quick vardiff raises used to make its valid shares "Low difficulty" (only one previous difficulty
+    was remembered). Now every job_id a connection saw keeps its own difficulty, a difficulty change comes
+    with a fresh job_id, and shares are credited at the difficulty of their job (never more)."""
+    cfg = settings()
+    ports = (dataclasses.replace(cfg.ports[0], max_difficulty=1.0),)
+    cfg = dataclasses.replace(cfg, ports=ports, vardiff_target_s=5.0, vardiff_retarget_s=20.0)
+
+    async def body(gw: StratumGateway) -> None:
+        m = await Miner.connect(gw.port(Algorithm.SHA256D))
+        user = f"{BTC_ADDR}.cpu"
+        first = await m.login(user)
+        d0 = (await m.wait_note("mining.set_difficulty"))[0]
+        n = 0
+
+        async def mine_first_job(count: int) -> None:  # shares meeting d0 only, all on the first job
+            nonlocal n
+            for _ in range(count):
+                n += 1
+                en2 = f"{n:08x}"
+                nonce = find_nonce("sha256d", first, m.en1, en2, d0)
+                while meets("sha256d", first.header(m.en1, en2, nonce), 8 * d0):
+                    n += 1
+                    en2 = f"{n:08x}"
+                    nonce = find_nonce("sha256d", first, m.en1, en2, d0)
+                resp = await m.submit(user, first, en2, nonce)
+                assert resp["result"] is True, resp
+
+        await mine_first_job(8)  # a burst: vardiff raises the difficulty
+        d1 = (await m.wait_note("mining.set_difficulty", 2))[0]
+        assert d1 > d0
+        await m.wait_note("mining.notify", 2)
+        assert [n for n, _ in m.notes][-2:] == ["mining.set_difficulty", "mining.notify"]
+        second = m.work()
+        assert second.job_id != first.job_id  # a fresh job_id, so miners that wait for one switch now
+        await mine_first_job(24)  # cpuminer still on its first job at d0: accepted, not another raise
+        assert sum(1 for n, _ in m.notes if n == "mining.set_difficulty") == 2
+        # the new job carries the new difficulty: a share meeting only d0 on it is low difficulty
+        en2 = "ffff0000"
+        low = find_nonce("sha256d", second, m.en1, en2, d0)
+        while meets("sha256d", second.header(m.en1, en2, low), d1):
+            low = find_nonce("sha256d", second, m.en1, en2, d0, start=low + 1)
+        assert error_code(await m.submit(user, second, en2, low)) == 23
+        en2 = "ffff0001"
+        good = find_nonce("sha256d", second, m.en1, en2, d1)
+        assert (await m.submit(user, second, en2, good))["result"] is True
+        m.close()
+
+    run_gateway(kafka, topics, cfg, body)
+    shares = shares_on(kafka, topics, expect=34)
+    accepted = [s for s in shares if s.result == "accepted"]
+    assert len(accepted) == 33 and [s.result for s in shares].count("low_difficulty") == 1
+    d0 = SHA_DIFF
+    first_job = [s for s in accepted if s.difficulty == d0]
+    assert len(first_job) == 32  # credited at the first job's difficulty, never at the raised one
+    assert len({s.job_id for s in first_job}) == 1
+    assert [s.difficulty for s in accepted if s.difficulty != d0] == [8 * d0]
 
 
 def test_password_difficulty_and_address_check(kafka: str, topics: TopicNames) -> None:

@@ -64,3 +64,15 @@ def test_burst_retargets_early_and_silence_lowers() -> None:
     assert quiet.on_tick(30.0) is None
     lowered = quiet.on_tick(120.0)
     assert lowered is not None and lowered < 1.0
+
+
+def test_shares_of_an_older_easier_job_count_for_their_fraction() -> None:
+    """After a raise, a miner like cpuminer keeps finding shares of its previous job at the old difficulty
+    (8x easier here): those count 1/8 each, so they do not look like a burst and raise it again."""
+    policy = VardiffPolicy(target_s=10.0, retarget_s=60.0, variance=0.3, min_difficulty=1e-6, max_difficulty=1e6)
+    vd = Vardiff(policy, 8.0, 0.0)
+    for i in range(1, 40):  # one old-job share every 1.25 s = one full share every 10 s: on target
+        assert vd.on_share(i * 1.25, weight=1 / 8) is None
+    assert vd.difficulty == 8.0
+    unweighted = Vardiff(policy, 8.0, 0.0)
+    assert any(unweighted.on_share(i * 1.25) is not None for i in range(1, 40))  # what used to happen

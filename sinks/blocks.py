@@ -1,0 +1,46 @@
+"""The writer of the `blocks` table: one row per block event; replays collapse (ReplacingMergeTree on hash,
+version = the event's own time, so a replayed event is the identical row)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from clickhouse_connect.driver.client import Client
+
+from schemas.block import Block
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ["hash", "height", "ts", "algorithm", "coin", "miner", "worker", "reward", "network_difficulty",
+           "share_difficulty", "status", "job_id", "header_hex", "updated_at"]
+
+
+def _utc(ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
+
+
+class BlockWriter:
+    def __init__(self, client: Client, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._client = client
+        self._sleep = sleep
+
+    def write(self, blocks: Sequence[Block], token: str) -> None:
+        """Durable on return; retries with backoff (logged) rather than drop a block."""
+        if not blocks:
+            return
+        rows = [[b.hash, b.height, _utc(b.ts), b.algorithm, b.coin, b.miner, b.worker, b.reward,
+                 b.network_difficulty, b.share_difficulty, b.status, b.job_id, b.header_hex, _utc(b.ts)]
+                for b in blocks]
+        backoff = 0.1
+        while True:
+            try:
+                self._client.insert("blocks", rows, column_names=COLUMNS,
+                                    settings={"insert_deduplication_token": token})
+                return
+            except Exception as exc:  # driver and server errors alike: log, back off, retry; never drop
+                log.error("insert into blocks failed (%s); retrying in %.1fs", str(exc)[:200], backoff)
+                self._sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
