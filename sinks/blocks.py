@@ -4,15 +4,13 @@ version = the event's own time, so a replayed event is the identical row)."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import time
 from collections.abc import Callable, Sequence
 
 from clickhouse_connect.driver.client import Client
 
 from schemas.block import Block
-
-log = logging.getLogger(__name__)
+from sinks.retry import until_durable
 
 COLUMNS = ["hash", "height", "ts", "algorithm", "coin", "miner", "worker", "reward", "network_difficulty",
            "share_difficulty", "status", "job_id", "header_hex", "updated_at"]
@@ -34,13 +32,9 @@ class BlockWriter:
         rows = [[b.hash, b.height, _utc(b.ts), b.algorithm, b.coin, b.miner, b.worker, b.reward,
                  b.network_difficulty, b.share_difficulty, b.status, b.job_id, b.header_hex, _utc(b.ts)]
                 for b in blocks]
-        backoff = 0.1
-        while True:
-            try:
-                self._client.insert("blocks", rows, column_names=COLUMNS,
-                                    settings={"insert_deduplication_token": token})
-                return
-            except Exception as exc:  # driver and server errors alike: log, back off, retry; never drop
-                log.error("insert into blocks failed (%s); retrying in %.1fs", str(exc)[:200], backoff)
-                self._sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+        until_durable(
+            "blocks",
+            lambda: self._client.insert("blocks", rows, column_names=COLUMNS,
+                                        settings={"insert_deduplication_token": token}),
+            self._sleep,
+        )
