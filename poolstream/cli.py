@@ -87,18 +87,44 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
         print(f"report written to {args.report}")
 
 
+# CLI flags that override an environment variable of the same name (flag wins).
+STRATUM_FLAGS = {
+    "sha256d_difficulty": "start difficulty on the SHA256d port (fractions allowed, e.g. 0.001)",
+    "sha256d_min_difficulty": "vardiff floor on the SHA256d port",
+    "scrypt_difficulty": "start difficulty on the scrypt port (e.g. 0.3)",
+    "scrypt_min_difficulty": "vardiff floor on the scrypt port",
+    "sha256d_port": "SHA256d listen port",
+    "scrypt_port": "scrypt listen port",
+}
+
+
+def add_stratum_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("stratum (each overrides the STRATUM_* variable of the same name)")
+    for name, text in STRATUM_FLAGS.items():
+        kind = int if name.endswith("_port") else float
+        group.add_argument(f"--{name.replace('_', '-')}", dest=f"stratum_{name}", type=kind, help=text)
+    group.add_argument("--stratum-host", dest="stratum_host", help="listen address (default 127.0.0.1)")
+
+
+def overrides(args: argparse.Namespace) -> dict[str, object]:
+    return {k: v for k, v in vars(args).items() if k.startswith("stratum_") and v is not None}
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="poolstream", description="Mining-pool stream processing backend.")
     p.add_argument("--version", action="version", version=f"poolstream {VERSION}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="everything in one process: broker (embedded), agents, API, scheduler, Stratum")
     run.add_argument("--no-stratum", action="store_true", help="do not start the Stratum gateway")
+    add_stratum_options(run)
     run.set_defaults(func=cmd_run)
     for name, text in (("worker", "the Faust worker only (needs a ClickHouse server and KAFKA_BOOTSTRAP)"),
                        ("api", "the API only (needs a ClickHouse server and KAFKA_BOOTSTRAP)"),
                        ("scheduler", "the scheduler only (needs a ClickHouse server and KAFKA_BOOTSTRAP)")):
         sub.add_parser(name, help=text).set_defaults(func=cmd_component)
-    sub.add_parser("stratum", help="the Stratum V1 gateway only (needs KAFKA_BOOTSTRAP)").set_defaults(func=cmd_stratum)
+    stratum = sub.add_parser("stratum", help="the Stratum V1 gateway only (needs KAFKA_BOOTSTRAP)")
+    add_stratum_options(stratum)
+    stratum.set_defaults(func=cmd_stratum)
     sub.add_parser("migrate", help="apply ClickHouse migrations and exit").set_defaults(func=cmd_migrate)
     sim = sub.add_parser("simulate", help="produce a simulated fleet's shares to a running system")
     sim.add_argument("--miners", type=int, default=10)
@@ -120,7 +146,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
-        settings = load()
+        settings = load(**overrides(args))
         setup_logging(settings.env.log_level)
         args.func(settings, args)
     except KeyboardInterrupt:

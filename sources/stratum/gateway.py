@@ -31,7 +31,7 @@ from sources.stratum.session import Session, Worker
 from sources.stratum.settings import PortSettings, StratumSettings
 from sources.stratum.template_source import TemplateJobSource
 from sources.stratum.vardiff import VardiffPolicy
-from sources.stratum.verifier import BatchResult, BatchVerifier, PendingSubmit
+from sources.stratum.verifier import BatchResult, BatchVerifier, PendingSubmit, warm_up
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,8 @@ class StratumGateway:
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
         for rt in self.ports.values():
+            seconds = await asyncio.to_thread(warm_up, rt.algorithm.wire)
+            log.debug("stratum %s kernels ready in %.1fs", rt.algorithm.wire, seconds)
             await self._poll_jobs(rt)  # a job exists before the first miner connects
         for rt in self.ports.values():
             rt.server = await self.loop.create_server(

@@ -96,6 +96,19 @@ def verify_batch(algorithm: str, items: list[PendingSubmit]) -> BatchResult:
     return BatchResult(items, headers, hashes, share_ok, block_ok, time.perf_counter() - t0)
 
 
+def warm_up(algorithm: str) -> float:
+    """Compile (or load from numba's cache) the kernels of `algorithm` before the first miner waits on them:
+    a cold compile takes seconds, longer than a miner's patience for its first answer. Returns seconds."""
+    t0 = time.perf_counter()
+    one = np.ones(1, np.uint32)
+    _, hashes = verify_submits(
+        np.zeros(64, np.uint8), np.array([0, 64], np.int64), np.zeros((1, 1, 32), np.uint8), np.zeros(1, np.uint32),
+        one, np.zeros((1, 32), np.uint8), one, np.full(1, 0x1D00FFFF, np.uint32), one, algorithm=algorithm,
+    )
+    meets_target_rows(hashes, np.full((1, 32), 0xFF, np.uint8))
+    return time.perf_counter() - t0
+
+
 class BatchVerifier:
     """Collects submits of one algorithm and verifies them in batches on `executor`.
 
