@@ -1,7 +1,7 @@
 """`python -m bench [pipeline|pow|stratum|all] [--seconds N] ...`: run the benches and print a summary.
 
 Progress goes to stderr; the figures and a final Markdown summary (with the machine it ran on) go to stdout.
-The default (`all`, `make bench`) takes about four minutes on the 2-core development machine.
+The default (`all`, `make bench`) takes about three minutes on the 2-core development machine.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("part", nargs="?", default="all", choices=PARTS, help="what to run (default: all)")
     parser.add_argument("--seconds", type=float, default=None,
-                        help="load per pipeline run (default 40 arrow, 25 json), per pow / stratum figure set "
+                        help="load per pipeline run (default 60 arrow, 25 json), per pow / stratum figure set "
                              "(default 4 / 5)")
     parser.add_argument("--encoding", choices=("arrow", "json", "both"), default="both",
                         help="pipeline: which encoding(s) (default both)")
@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.part in ("pipeline", "all"):
         encodings = ("arrow", "json") if args.encoding == "both" else (args.encoding,)
         for encoding in encodings:
-            seconds = args.seconds if args.seconds is not None else (40.0 if encoding == "arrow" else 25.0)
+            seconds = args.seconds if args.seconds is not None else (60.0 if encoding == "arrow" else 25.0)
             options = replace(pipeline.options_for(encoding, seconds, args.rate), miners=args.miners,
                               workers=args.workers, shares_per_message=args.shares_per_message)
             print(file=sys.stderr)
@@ -108,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("| figure | value |")
     print("|---|---|")
     for r in results:
-        what = f"{r.encoding}, {r.shares_per_message:,} share(s)/msg"
+        what = f"{r.encoding}, {r.shares_per_message_avg:,.0f} share(s)/msg"
         print(f"| pipeline {what}: stored shares/s, simulator flat out (capacity) | {_fmt(r.capacity_stored_per_s)} |")
         print(f"| pipeline {what}: simulator produced meanwhile, shares/s | {_fmt(r.capacity_produced_per_s)} |")
         print(f"| pipeline {what}: stored shares/s, paced at {_fmt(r.offered_per_s)}/s | "
@@ -116,6 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"| pipeline {what}: share-to-queryable latency p50 / p99 (paced) | "
               f"{_fmt(r.latency.p50_ms)} ms / {_fmt(r.latency.p99_ms)} ms |")
         print(f"| pipeline {what}: every share stored exactly once | {'yes' if r.exact else 'NO'} |")
+        u = r.capacity_usage
+        print(f"| pipeline {what}: at capacity, agent thread in prepare / insert | "
+              f"{u.get('agent_prepare', 0):.0%} / {u.get('agent_insert', 0):.0%} |")
+        print(f"| pipeline {what}: at capacity, cores used by pipeline / simulator / broker / other processes | "
+              f"{u.get('cpu_pipeline', 0):.2f} / {u.get('cpu_simulator', 0):.2f} / {u.get('cpu_broker', 0):.2f} / "
+              f"{max(0.0, u.get('cpu_machine', 0) - u.get('cpu_pipeline', 0) - u.get('cpu_simulator', 0) - u.get('cpu_broker', 0)):.2f} |")
     for name, value in pow_figures.items():
         if name != "threads":
             print(f"| pow {name}, per s | {_fmt(value)} |")

@@ -155,66 +155,81 @@ def share_keys(
 
 
 EMPTY = np.int64(-(2**63))  # time of an empty slot
+#: One slot of the duplicate window's open-addressing table: key and time side by side, so a probe touches
+#: one cache line (the table outgrows the caches at a few hundred thousand shares per second).
+SLOT = np.dtype([("key", np.uint64), ("ts", np.int64)])
+
+
+def _empty_table(capacity: int) -> npt.NDArray[np.void]:
+    table = np.empty(capacity, dtype=SLOT)
+    table["key"] = 0
+    table["ts"] = EMPTY
+    return table
 
 
 @nb.njit(cache=True, nogil=True)
-def _insert(keys: U64, times: I64, key: np.uint64, ts: np.int64) -> None:
-    mask = np.uint64(keys.shape[0] - 1)
+def _insert(table: npt.NDArray[np.void], key: np.uint64, ts: np.int64) -> None:
+    mask = np.uint64(table.shape[0] - 1)
     slot = key & mask
-    while times[slot] != EMPTY:
+    while table[slot]["ts"] != EMPTY:
         slot = (slot + np.uint64(1)) & mask
-    keys[slot] = key
-    times[slot] = ts
+    table[slot]["key"] = key
+    table[slot]["ts"] = ts
 
 
 @nb.njit(cache=True, nogil=True)
-def _regrow(keys: U64, times: I64, window_ms: np.int64) -> tuple[U64, I64, np.int64]:
+def _regrow(table: npt.NDArray[np.void], window_ms: np.int64) -> tuple[npt.NDArray[np.void], np.int64]:
     newest = EMPTY
-    for j in range(times.shape[0]):
-        if times[j] > newest:
-            newest = times[j]
+    for j in range(table.shape[0]):
+        if table[j]["ts"] > newest:
+            newest = table[j]["ts"]
     live = np.int64(0)
-    for j in range(times.shape[0]):
-        if times[j] != EMPTY and times[j] >= newest - window_ms:
+    for j in range(table.shape[0]):
+        t = table[j]["ts"]
+        if t != EMPTY and t >= newest - window_ms:
             live += 1
-    cap = keys.shape[0]
+    cap = table.shape[0]
     while 4 * (live + 1) > cap:  # keep the table at most half full after the next growth check
         cap *= 2
-    nk = np.zeros(cap, dtype=np.uint64)
-    nt = np.full(cap, EMPTY, dtype=np.int64)
-    for j in range(times.shape[0]):
-        if times[j] != EMPTY and times[j] >= newest - window_ms:
-            _insert(nk, nt, keys[j], times[j])
-    return nk, nt, live
+    fresh = np.empty(cap, dtype=table.dtype)
+    for j in range(cap):
+        fresh[j]["key"] = np.uint64(0)
+        fresh[j]["ts"] = EMPTY
+    for j in range(table.shape[0]):
+        t = table[j]["ts"]
+        if t != EMPTY and t >= newest - window_ms:
+            _insert(fresh, table[j]["key"], t)
+    return fresh, live
 
 
 @nb.njit(cache=True, nogil=True)
-def _mark_duplicates(keys: U64, ts_ms: I64, reasons: U8, seen_keys: U64, seen_ts: I64, seen_len: np.int64,
-                     window_ms: np.int64) -> tuple[U64, I64, np.int64]:
-    # `seen` is an open-addressing hash table sized to a power of two; when it gets half full it is rebuilt
+def _mark_duplicates(keys: U64, ts_ms: I64, reasons: U8, table: npt.NDArray[np.void], seen_len: np.int64,
+                     window_ms: np.int64) -> tuple[npt.NDArray[np.void], np.int64]:
+    # `table` is an open-addressing hash table sized to a power of two; when it gets half full it is rebuilt
     # without the entries older than the window (relative to the newest), growing if still needed.
     for i in range(keys.shape[0]):
         if reasons[i] != 0:
             continue
-        if 2 * (seen_len + 1) > seen_keys.shape[0]:
-            seen_keys, seen_ts, seen_len = _regrow(seen_keys, seen_ts, window_ms)
+        if 2 * (seen_len + 1) > table.shape[0]:
+            table, seen_len = _regrow(table, window_ms)
         k = keys[i]
-        mask = np.uint64(seen_keys.shape[0] - 1)
+        mask = np.uint64(table.shape[0] - 1)
         slot = k & mask
         while True:
-            if seen_ts[slot] == EMPTY:
-                seen_keys[slot] = k
-                seen_ts[slot] = ts_ms[i]
+            t = table[slot]["ts"]
+            if t == EMPTY:
+                table[slot]["key"] = k
+                table[slot]["ts"] = ts_ms[i]
                 seen_len += 1
                 break
-            if seen_keys[slot] == k:
-                if abs(ts_ms[i] - seen_ts[slot]) <= window_ms:
+            if table[slot]["key"] == k:
+                if abs(ts_ms[i] - t) <= window_ms:
                     reasons[i] = _DUPLICATE
                 else:
-                    seen_ts[slot] = ts_ms[i]
+                    table[slot]["ts"] = ts_ms[i]
                 break
             slot = (slot + np.uint64(1)) & mask
-    return seen_keys, seen_ts, seen_len
+    return table, seen_len
 
 
 class DuplicateWindow:
@@ -224,8 +239,7 @@ class DuplicateWindow:
         if capacity & (capacity - 1):
             raise ValueError("capacity must be a power of two")
         self.window_ms = window_ms
-        self._keys = np.zeros(capacity, dtype=np.uint64)
-        self._ts = np.full(capacity, EMPTY, dtype=np.int64)
+        self._table = _empty_table(capacity)
         self._len = np.int64(0)
 
     def __len__(self) -> int:
@@ -234,8 +248,8 @@ class DuplicateWindow:
     def mark(self, keys: U64, ts_ms: I64, reasons: U8) -> None:
         """Set reason DUPLICATE (in place) on every still-accepted share whose key was seen within the window,
         earlier in this batch or in an earlier batch; remember the rest."""
-        self._keys, self._ts, self._len = _mark_duplicates(
-            keys, ts_ms, reasons, self._keys, self._ts, self._len, np.int64(self.window_ms)
+        self._table, self._len = _mark_duplicates(
+            keys, ts_ms, reasons, self._table, self._len, np.int64(self.window_ms)
         )
 
 

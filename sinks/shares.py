@@ -99,6 +99,12 @@ class ShareWriter:
                 self._sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff_s)
 
+    def close(self) -> None:
+        """Close the writer's own chDB handle, if it has one (the client stays the caller's)."""
+        if self._in_place is not None:
+            self._in_place.close()
+            self._in_place = None
+
     def watermarks(self, topic: str, topic_id: str) -> dict[int, int]:
         """Highest offset durably written per partition of `topic` (this incarnation of it: `topic_id`)."""
         result = self._client.query(
@@ -141,7 +147,10 @@ class _InPlaceInsert:
             return None
         import chdb
 
-        return cls(chdb.connect(path), client.database)
+        return cls(chdb.connect(path), client.database)  # type: ignore[no-untyped-call]
+
+    def close(self) -> None:
+        self._connection.close()
 
     def insert(self, table: str, rows: pa.Table, settings: Mapping[str, Any]) -> None:
         squash = {

@@ -21,17 +21,31 @@ def string_buffers(column: pa.Array | pa.ChunkedArray) -> tuple[npt.NDArray[np.i
     return offsets, data
 
 
-def lookup_codes(column: pa.Array | pa.ChunkedArray, code_of: Callable[[str], int]) -> npt.NDArray[np.uint8]:
-    """Map a low-cardinality string column to one byte per row via `code_of` (called once per distinct value)."""
+def dictionary_codes(
+    column: pa.Array | pa.ChunkedArray, code_of: Callable[[str], int]
+) -> tuple[npt.NDArray[np.uint8], pa.DictionaryArray]:
+    """A low-cardinality string column as one byte per row via `code_of` (called once per distinct value),
+    and the column dictionary-encoded (one array: ClickHouse takes it as is, without re-hashing strings)."""
     encoded = pc.dictionary_encode(column)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
     table = np.array([code_of(v) for v in encoded.dictionary.to_pylist()], dtype=np.uint8)
     indices = encoded.indices.to_numpy(zero_copy_only=False)
     if len(table) == 0:
-        return np.zeros(len(indices), dtype=np.uint8)
+        return np.zeros(len(indices), dtype=np.uint8), encoded
     codes: npt.NDArray[np.uint8] = table[indices]
-    return codes
+    return codes, encoded
+
+
+def lookup_codes(column: pa.Array | pa.ChunkedArray, code_of: Callable[[str], int]) -> npt.NDArray[np.uint8]:
+    """Map a low-cardinality string column to one byte per row via `code_of` (called once per distinct value)."""
+    return dictionary_codes(column, code_of)[0]
+
+
+def names_dictionary(codes: npt.NDArray[np.uint8], names: tuple[str, ...]) -> pa.DictionaryArray:
+    """A dictionary-encoded string column from one-byte codes (< 128) and the names they stand for, no copy
+    of the codes."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes.view(np.int8), type=pa.int8()), pa.array(names))
 
 
 def names_column(codes: npt.NDArray[np.uint8], names: tuple[str, ...]) -> pa.Array:
