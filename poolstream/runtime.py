@@ -112,6 +112,7 @@ def faust_lifespan(settings: Settings, bootstrap: str, client: Client) -> Lifesp
             say(f"share agent consuming {settings.topics.shares} as group {stream_settings.app_id}")
             yield
             await ingest.drained()
+        ingest.writer.close()
         await asyncio.to_thread(ingest.dead_letters.close)
         say("share agent stopped")
 
@@ -218,7 +219,10 @@ def run(settings: Settings, *, stratum: bool | None = None) -> None:
         client = prepare(settings, bootstrap)
         app = build_app(settings, bootstrap, client, agents=True, scheduler=True,
                         stratum=settings.env.stratum_enabled if stratum is None else stratum)
-        serve_api(settings, app)
+        try:
+            serve_api(settings, app)
+        finally:
+            client.close()
 
 
 def run_component(settings: Settings, component: str) -> None:

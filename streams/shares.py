@@ -101,11 +101,22 @@ class ShareIngest:
 
     def process(self, decoded: list[Decoded]) -> Prepared | None:
         """Steps 1-4 for one batch, blocking (call in a thread). Returns what was done, None if all replayed."""
+        prepared = self.prepare_batch(decoded)
+        if prepared is not None:
+            self.store(prepared)
+        return prepared
+
+    def prepare_batch(self, decoded: list[Decoded]) -> Prepared | None:
+        """Steps 1-3: drop replays, check, route rejects (blocking). None if every message was a replay."""
         fresh = self._fresh(decoded)
         if not fresh:
             return None
         prepared = self.preparer.prepare(fresh, self.clock.now_ms(), self.topic_ids)
         self._route_rejects(prepared)
+        return prepared
+
+    def store(self, prepared: Prepared) -> None:
+        """Step 4: the one INSERT of the batch, durable on return (blocking); then watermarks and metrics."""
         started = time.perf_counter()
         ranges = {(f"{t}@{self.topic_ids.get(t, '')}", p): r for (t, p), r in prepared.ranges.items()}
         self.writer.write(prepared.rows, dedup_token("shares", ranges))
@@ -118,7 +129,6 @@ class ShareIngest:
         for reason, count in prepared.by_reason.items():
             metrics.SHARES_REJECTED.labels(reason).inc(count)
         self.batches += 1
-        return prepared
 
     def _route_rejects(self, prepared: Prepared) -> None:
         topic = self.topics.shares_rejected
@@ -175,6 +185,16 @@ def attach(app: faust.App, ingest: ShareIngest) -> Any:
         decoded_pending: list[Decoded] = []
         rows_pending = 0
         oldest = 0.0
+        # Batch N is inserted while batch N+1 is taken and checked; N+1's insert waits for N's, so batches
+        # become durable, and are acked, in offset order.
+        storing: asyncio.Task[None] | None = None
+
+        async def store_then_ack(prepared: Prepared | None, events: list[Any]) -> None:
+            if prepared is not None:
+                await asyncio.to_thread(ingest.store, prepared)
+            for event in events:
+                await stream.ack(event)
+
         async for events in stream.noack_take(settings.max_messages, within=settings.flush_interval_s):
             ingest.last_activity = time.monotonic()
             if not events_pending:
@@ -189,16 +209,17 @@ def attach(app: faust.App, ingest: ShareIngest) -> Any:
                     or time.monotonic() - oldest >= settings.flush_interval_s):
                 continue
             try:
-                # shielded: a stop request lets the batch in hand become durable instead of abandoning it
-                await asyncio.shield(asyncio.to_thread(ingest.process, decoded_pending))
+                # shielded: a stop request lets the batch in hand finish instead of abandoning it halfway
+                prepared = await asyncio.shield(asyncio.to_thread(ingest.prepare_batch, decoded_pending))
+                if storing is not None:
+                    await asyncio.shield(storing)
+                storing = asyncio.ensure_future(store_then_ack(prepared, events_pending))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 ingest.error = exc
                 log.exception("share agent failed; its batch stays unacknowledged and will be replayed")
                 raise
-            for event in events_pending:
-                await stream.ack(event)
             events_pending, decoded_pending, rows_pending = [], [], 0
             yield None
 

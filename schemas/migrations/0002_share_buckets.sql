@@ -60,21 +60,23 @@ ORDER BY (algorithm, miner, worker, bucket)
 TTL bucket + INTERVAL 400 DAY
 SETTINGS non_replicated_deduplication_window = 10000;
 
+-- Fed from shares_1m, not from the raw rows: each INSERT aggregates the raw rows once (per minute), and the
+-- coarser rollups only re-aggregate those minute rows.
 CREATE MATERIALIZED VIEW IF NOT EXISTS shares_1h_mv TO shares_1h AS
 SELECT
-    toStartOfHour(ts) AS bucket,
+    toStartOfHour(bucket) AS bucket,
     algorithm,
     miner,
     worker,
-    sumIf(difficulty, status = 'accepted') AS sum_difficulty,
-    countIf(status = 'accepted') AS accepted,
-    countIf(status = 'stale') AS stale,
-    countIf(status NOT IN ('accepted', 'stale')) AS rejected,
-    min(ts) AS first_ts,
-    max(ts) AS last_ts,
-    maxIf(ts, status = 'accepted') AS last_accepted_ts,
+    sum(sum_difficulty) AS sum_difficulty,
+    sum(accepted) AS accepted,
+    sum(stale) AS stale,
+    sum(rejected) AS rejected,
+    min(first_ts) AS first_ts,
+    max(last_ts) AS last_ts,
+    max(last_accepted_ts) AS last_accepted_ts,
     anyLast(hardware) AS hardware
-FROM shares
+FROM shares_1m
 GROUP BY bucket, algorithm, miner, worker;
 
 -- Daily rollup, same shape as shares_1m, kept forever.
@@ -98,21 +100,23 @@ PARTITION BY toYYYYMM(bucket)
 ORDER BY (algorithm, miner, worker, bucket)
 SETTINGS non_replicated_deduplication_window = 10000;
 
+-- Fed from shares_1m, not from the raw rows: each INSERT aggregates the raw rows once (per minute), and the
+-- coarser rollups only re-aggregate those minute rows.
 CREATE MATERIALIZED VIEW IF NOT EXISTS shares_1d_mv TO shares_1d AS
 SELECT
-    toStartOfDay(ts) AS bucket,
+    toStartOfDay(bucket) AS bucket,
     algorithm,
     miner,
     worker,
-    sumIf(difficulty, status = 'accepted') AS sum_difficulty,
-    countIf(status = 'accepted') AS accepted,
-    countIf(status = 'stale') AS stale,
-    countIf(status NOT IN ('accepted', 'stale')) AS rejected,
-    min(ts) AS first_ts,
-    max(ts) AS last_ts,
-    maxIf(ts, status = 'accepted') AS last_accepted_ts,
+    sum(sum_difficulty) AS sum_difficulty,
+    sum(accepted) AS accepted,
+    sum(stale) AS stale,
+    sum(rejected) AS rejected,
+    min(first_ts) AS first_ts,
+    max(last_ts) AS last_ts,
+    max(last_accepted_ts) AS last_accepted_ts,
     anyLast(hardware) AS hardware
-FROM shares
+FROM shares_1m
 GROUP BY bucket, algorithm, miner, worker;
 
 -- Rejected shares by reason, per minute: what the API and dashboards show as rejects by reason.
