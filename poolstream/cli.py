@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +34,16 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     from poolstream.runtime import run
 
     run(settings, stratum=False if args.no_stratum else None)
+    exit_now(0)
+
+
+def exit_now(code: int) -> None:
+    """Leave without interpreter teardown once every component has stopped and every ClickHouse handle is
+    closed: chDB's C++ global teardown at exit can crash or print spurious errors (chdb-core), which would
+    turn a clean stop into a failed exit status."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def cmd_component(settings: Settings, args: argparse.Namespace) -> None:

@@ -60,3 +60,23 @@ def topics(kafka: str) -> TopicNames:
     names = TopicNames(prefix=unique("t") + ".")
     ensure_topics(kafka, names.all(), partitions=4)
     return names
+
+
+_exit_status: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _exit_status.append(int(exitstatus))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End the process as soon as pytest has reported, with pytest's exit status: chDB's C++ global teardown
+    at interpreter exit can print a spurious error after the summary line (chdb-core, "ShutdownTablesThreadPool
+    is not initialized"). Everything the tests wrote is already closed; the temp dirs are pytest's to keep."""
+    if _exit_status and not hasattr(config, "workerinput"):
+        import os
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status[0])
