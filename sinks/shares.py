@@ -15,7 +15,6 @@ of the insert's time. Low-cardinality columns may arrive dictionary-encoded (`st
 from __future__ import annotations
 
 import hashlib
-import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -23,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
-log = logging.getLogger(__name__)
+from sinks.retry import until_durable
 
 SHARES_TABLE = "shares"
 
@@ -85,19 +84,15 @@ class ShareWriter:
             # the materialized views (rollups, ingest_progress) of one INSERT run side by side
             "parallel_view_processing": 1,
         }
-        backoff = 0.1
-        while True:
-            try:
-                if self._in_place is not None:
-                    self._in_place.insert(SHARES_TABLE, rows, settings)
-                else:
-                    self._client.insert_arrow(SHARES_TABLE, rows, settings=settings)
-                return
-            except Exception as exc:  # driver and server errors alike: log, back off, retry; never drop
-                self.failures += 1
-                log.error("insert into %s failed (%s); retrying in %.1fs", SHARES_TABLE, str(exc)[:200], backoff)
-                self._sleep(backoff)
-                backoff = min(backoff * 2, self._max_backoff_s)
+        in_place = self._in_place
+
+        def insert() -> None:
+            if in_place is not None:
+                in_place.insert(SHARES_TABLE, rows, settings)
+            else:
+                self._client.insert_arrow(SHARES_TABLE, rows, settings=settings)
+
+        self.failures += until_durable(SHARES_TABLE, insert, self._sleep, self._max_backoff_s)
 
     def close(self) -> None:
         """Close the writer's own chDB handle, if it has one (the client stays the caller's)."""
