@@ -9,7 +9,7 @@ ARGS   ?=
 .PHONY: help venv run test test-unit test-integration test-e2e lint bench migrate simulate stratum up down clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "poolstream needs $(PYTHON) on PATH (set PYTHON=/path/to/python3.11)"; exit 1; }
