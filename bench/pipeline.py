@@ -377,7 +377,7 @@ class Stages:
     CPU seconds of the processes involved, so a phase can say where the time went."""
 
     def __init__(self) -> None:
-        self.seconds: dict[str, float] = {"decode": 0.0, "prepare": 0.0, "insert": 0.0, "process": 0.0}
+        self.seconds: dict[str, float] = {"decode": 0.0, "prepare": 0.0, "insert": 0.0}
         self.rows = 0
 
     def wrap(self, name: str, fn: Any) -> Any:
@@ -396,7 +396,6 @@ class Stages:
         streams.shares.decode_all = self.wrap("decode", streams.shares.decode_all)
         ingest.preparer.prepare = self.wrap("prepare", ingest.preparer.prepare)
         ingest.writer.write = self.wrap("insert", ingest.writer.write)
-        ingest.process = self.wrap("process", ingest.process)
 
     def snapshot(self, pids: dict[str, int]) -> dict[str, float]:
         out = {f"agent_{k}_s": v for k, v in self.seconds.items()}
@@ -653,7 +652,7 @@ def _ms(value: float) -> str:
 
 def _usage_line(figures: dict[str, float]) -> str:
     agent = ", ".join(f"{k.removeprefix('agent_')} {v:.0%}" for k, v in figures.items()
-                      if k.startswith("agent_") and k != "agent_process")
+                      if k.startswith("agent_"))
     ours = {k.removeprefix("cpu_"): v for k, v in figures.items() if k.startswith("cpu_") and k != "cpu_machine"}
     cores = ", ".join(f"{k} {v:.2f}" for k, v in ours.items())
     others = max(0.0, figures.get("cpu_machine", 0.0) - sum(ours.values()))

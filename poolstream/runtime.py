@@ -31,7 +31,7 @@ from poolstream.broker import BrokerSettings, EmbeddedBroker
 from poolstream.settings import Settings
 from schemas.clock import SystemClock
 from sinks.blocks import BlockWriter
-from sinks.client import connect, redact
+from sinks.client import connect, first_line, redact
 from sinks.kafka_admin import ensure_topics, topic_id
 from sinks.migrate import migrate
 from sinks.publisher import Publisher
@@ -59,8 +59,7 @@ def retry(what: str, attempt: Callable[[], T], every_s: float = 3.0) -> T:
         try:
             return attempt()
         except Exception as exc:  # any failure to reach it: one line, then retry
-            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            say(f"{what} unreachable: {text} — retrying every {every_s:.0f}s (Ctrl-C to stop)")
+            say(f"{what} unreachable: {first_line(exc)} — retrying every {every_s:.0f}s (Ctrl-C to stop)")
             time.sleep(every_s)
 
 

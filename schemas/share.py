@@ -8,7 +8,7 @@ Both decode to the same columnar form, a `pyarrow.RecordBatch` with `SHARE_SCHEM
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import msgspec
 import pyarrow as pa
@@ -146,6 +146,3 @@ def decode_message(data: bytes) -> pa.RecordBatch:
         return shares_to_batch(decode_json(stripped))
     raise DecodeError("message is neither JSON nor an Arrow IPC stream")
 
-
-def concat(batches: Iterable[pa.RecordBatch]) -> pa.Table:
-    return pa.Table.from_batches(list(batches), schema=SHARE_SCHEMA)

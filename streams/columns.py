@@ -47,7 +47,3 @@ def names_dictionary(codes: npt.NDArray[np.uint8], names: tuple[str, ...]) -> pa
     of the codes."""
     return pa.DictionaryArray.from_arrays(pa.array(codes.view(np.int8), type=pa.int8()), pa.array(names))
 
-
-def names_column(codes: npt.NDArray[np.uint8], names: tuple[str, ...]) -> pa.Array:
-    """A string column from one-byte codes and the names they stand for (built in C++, not per row)."""
-    return pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.uint8()), pa.array(names)).cast(pa.string())

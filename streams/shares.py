@@ -99,13 +99,6 @@ class ShareIngest:
             metrics.MESSAGES_REPLAYED.labels(self.topics.shares).inc(len(decoded) - len(fresh))
         return fresh
 
-    def process(self, decoded: list[Decoded]) -> Prepared | None:
-        """Steps 1-4 for one batch, blocking (call in a thread). Returns what was done, None if all replayed."""
-        prepared = self.prepare_batch(decoded)
-        if prepared is not None:
-            self.store(prepared)
-        return prepared
-
     def prepare_batch(self, decoded: list[Decoded]) -> Prepared | None:
         """Steps 1-3: drop replays, check, route rejects (blocking). None if every message was a replay."""
         fresh = self._fresh(decoded)
