@@ -37,7 +37,7 @@ test-e2e: $(STAMP) ## end-to-end tests (poolstream run as a subprocess)
 
 lint: $(STAMP) ## ruff and mypy --strict
 	$(BIN)/ruff check .
-	$(BIN)/mypy --strict schemas kernels sinks sources streams api jobs poolstream
+	$(BIN)/mypy --strict schemas bus kernels sinks sources streams api jobs poolstream
 
 bench: $(STAMP) ## measure throughput and latency; prints figures for the README
 	$(BIN)/python -m bench $(ARGS)

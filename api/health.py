@@ -21,8 +21,8 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 from prometheus_client import Gauge
 
+from bus.config import client_config
 from sinks.client import first_line
-from sinks.kafka_config import client_config
 
 CONSUMER_LAG = Gauge(
     "poolstream_consumer_lag", "Messages not yet consumed by the pipeline's group", ["topic"]

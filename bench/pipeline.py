@@ -171,9 +171,9 @@ def simulator_main(job: SimulatorJob, shared: Shared) -> None:
     share times stay within the pipeline's accepted clock skew whatever the pace. Every message is flushed
     before the process exits.
     """
+    from bus.publisher import Publisher, PublisherSettings
     from schemas.clock import SystemClock
     from schemas.topics import TopicNames
-    from sinks.publisher import Publisher, PublisherSettings
     from sources.simulate.options import SimulateOptions
     from sources.simulate.run import plan
 
@@ -236,7 +236,7 @@ class Probes:
 
     def __init__(self, bootstrap: str, topic: str, client: Any, poll_s: float, stored: Any,
                  count_s: float = 0.1) -> None:
-        from sinks.publisher import Publisher, PublisherSettings
+        from bus.publisher import Publisher, PublisherSettings
 
         self._publisher = Publisher(PublisherSettings(bootstrap, linger_ms=0))
         self._topic = topic
@@ -491,10 +491,10 @@ class Run:
     async def drive(self) -> PipelineResult:
         from faust.contrib.asgi import faust_app_running
 
+        from bus.admin import topic_id
+        from bus.publisher import Publisher, PublisherSettings
         from schemas.clock import SystemClock
         from schemas.topics import TopicNames
-        from sinks.kafka_admin import topic_id
-        from sinks.publisher import Publisher, PublisherSettings
         from sinks.shares import ShareWriter
         from streams.app import create_faust_app
         from streams.settings import StreamSettings
@@ -585,10 +585,10 @@ class Run:
 
 def run_in_process(options: PipelineOptions) -> PipelineResult:
     """One run in the calling process (it opens a chDB engine: one path per process, so once per process)."""
+    from bus.admin import ensure_topics
     from poolstream.broker import EmbeddedBroker
     from schemas.topics import TopicNames
     from sinks.client import ClickHouseSettings, connect
-    from sinks.kafka_admin import ensure_topics
     from sinks.migrate import migrate
 
     began = time.monotonic()

@@ -18,9 +18,9 @@ import sys
 import time
 from pathlib import Path
 
+from bus.admin import ensure_topics
 from poolstream.broker import EmbeddedBroker, free_port
 from schemas.topics import TopicNames
-from sinks.kafka_admin import ensure_topics
 
 ROOT = Path(__file__).resolve().parents[1]
 ADDR = {"sha256d": "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "scrypt": "ltc1qg82tf9d5vj6h0w0qx6qnnnhjz8l3t05czh5d6a"}
@@ -30,7 +30,7 @@ import asyncio, resource, sys
 from schemas.algorithms import Algorithm
 from schemas.clock import SystemClock
 from schemas.topics import TopicNames
-from sinks.publisher import Publisher, PublisherSettings
+from bus.publisher import Publisher, PublisherSettings
 from sources.stratum import PortSettings, StratumSettings, serve
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

@@ -70,9 +70,9 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
+    from bus.admin import broker_reachable, ensure_topics
+    from bus.publisher import Publisher
     from schemas.clock import SystemClock
-    from sinks.kafka_admin import broker_reachable, ensure_topics
-    from sinks.publisher import Publisher
     from sources.simulate.options import SimulateOptions
     from sources.simulate.report import format_report
     from sources.simulate.run import print_progress, simulate
@@ -166,8 +166,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"poolstream: {exc}", file=sys.stderr)
         sys.exit(2)
     except Exception as exc:
+        from bus.publisher import PublishError
         from poolstream.runtime import ConfigurationError
-        from sinks.publisher import PublishError
 
         if isinstance(exc, ConfigurationError | PublishError):
             print(f"poolstream: {exc}", file=sys.stderr)

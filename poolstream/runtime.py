@@ -26,15 +26,15 @@ from litestar import Litestar
 
 from api.app import ApiDeps, create_app
 from api.health import KafkaClickHouseProbe
+from bus.admin import ensure_topics, topic_id
+from bus.publisher import Publisher
 from jobs.scheduler import create_scheduler
 from poolstream.broker import BrokerSettings, EmbeddedBroker
 from poolstream.settings import Settings
 from schemas.clock import SystemClock
 from sinks.blocks import BlockWriter
 from sinks.client import connect, first_line, redact
-from sinks.kafka_admin import ensure_topics, topic_id
 from sinks.migrate import migrate
-from sinks.publisher import Publisher
 from sinks.shares import ShareWriter
 from streams.app import create_faust_app
 from streams.blocks import attach_blocks

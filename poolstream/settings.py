@@ -12,10 +12,10 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.settings import ApiSettings
+from bus.publisher import PublisherSettings
 from schemas.algorithms import Algorithm
 from schemas.topics import TopicNames
 from sinks.client import ClickHouseSettings
-from sinks.publisher import PublisherSettings
 from sources.stratum.settings import PortSettings, StratumSettings, default_ports
 from streams.settings import StreamSettings
 

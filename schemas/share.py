@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import msgspec
 import pyarrow as pa
 
-SHARE_VERSION = 1
+SHARE_VERSION = 2  # v2 added `coin`; v1 messages (JSON or Arrow, without it) are still read
+READABLE_VERSIONS = (1, 2)
 ARROW_MAGIC = b"\xff\xff\xff\xff"  # Arrow IPC continuation marker: how an Arrow message starts
 
 
@@ -26,7 +27,9 @@ class Share(msgspec.Struct, frozen=True, kw_only=True):
 
     `ts` is milliseconds since the Unix epoch, UTC. `result` is the gateway's verdict: ``accepted`` or a
     reason name from `schemas.reasons.Reason` (stale, low_difficulty, ...). `hardware` is a hint
-    (cpu, gpu, asic, or empty) taken from the miner's user agent.
+    (cpu, gpu, asic, or empty) taken from the miner's user agent. `coin` is the coin the miner's address
+    belongs to (`schemas.identity.address_coin`: BTC, LTC, DOGE); empty means "derive it from the address".
+    `ntime` and `nonce` may be integers or the protocol's 8-digit hex strings (`"504e86b9"`).
     """
 
     ts: int
@@ -38,10 +41,11 @@ class Share(msgspec.Struct, frozen=True, kw_only=True):
     result: str = "accepted"
     job_id: str = ""
     extranonce2: str = ""
-    ntime: int = 0
-    nonce: int = 0
+    ntime: int | str = 0
+    nonce: int | str = 0
     ip: str = ""
     hardware: str = ""
+    coin: str = ""
     v: int = SHARE_VERSION
 
 
@@ -60,10 +64,13 @@ SHARE_SCHEMA = pa.schema(
         pa.field("nonce", pa.uint32(), nullable=False),
         pa.field("ip", pa.string(), nullable=False),
         pa.field("hardware", pa.string(), nullable=False),
+        pa.field("coin", pa.string(), nullable=False),
     ],
     metadata={b"poolstream.event": b"share", b"poolstream.version": str(SHARE_VERSION).encode()},
 )
 SHARE_COLUMNS: tuple[str, ...] = tuple(SHARE_SCHEMA.names)
+#: The v1 Arrow form (no `coin` column), still accepted from producers built against it.
+SHARE_SCHEMA_V1 = pa.schema([f for f in SHARE_SCHEMA if f.name != "coin"])
 
 _json_encoder = msgspec.json.Encoder()
 _json_share = msgspec.json.Decoder(Share)
@@ -83,12 +90,30 @@ def decode_json(data: bytes) -> list[Share]:
             shares = [_json_share.decode(data)]
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise DecodeError(f"invalid JSON share: {exc}") from None
-    for share in shares:
-        if share.v != SHARE_VERSION:
-            raise DecodeError(f"unsupported share version {share.v} (this build reads {SHARE_VERSION})")
-        if not (0 <= share.ntime <= 0xFFFFFFFF and 0 <= share.nonce <= 0xFFFFFFFF):
-            raise DecodeError("ntime and nonce must be uint32")
+    for i, share in enumerate(shares):
+        if share.v not in READABLE_VERSIONS:
+            raise DecodeError(f"unsupported share version {share.v} (this build reads {READABLE_VERSIONS})")
+        ntime, nonce = share.ntime, share.nonce
+        if isinstance(ntime, str) or isinstance(nonce, str):
+            shares[i] = share = msgspec.structs.replace(share, ntime=_uint32(ntime, "ntime"),
+                                                        nonce=_uint32(nonce, "nonce"))
+        elif not (0 <= ntime <= 0xFFFFFFFF and 0 <= nonce <= 0xFFFFFFFF):
+            raise DecodeError("ntime and nonce must be uint32 (an integer or 8 hex digits)")
     return shares
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _uint32(value: int | str, name: str) -> int:
+    """An integer, or the Stratum hex string of one (big-endian, as in `mining.submit`), as a uint32."""
+    if isinstance(value, str):
+        if not 1 <= len(value) <= 8 or not _HEX.issuperset(value):
+            raise DecodeError(f"{name} must be an integer or 1-8 hex digits, got {value[:20]!r}")
+        return int(value, 16)
+    if not 0 <= value <= 0xFFFFFFFF:
+        raise DecodeError(f"{name} must be a uint32, got {value}")
+    return value
 
 
 def shares_to_batch(shares: Sequence[Share]) -> pa.RecordBatch:
@@ -124,17 +149,22 @@ def decode_arrow(data: bytes) -> pa.RecordBatch:
         batches = list(reader)
     except (pa.ArrowInvalid, OSError) as exc:
         raise DecodeError(f"invalid Arrow share batch: {exc}") from None
-    if not reader.schema.remove_metadata().equals(SHARE_SCHEMA.remove_metadata()):
+    schema = reader.schema.remove_metadata()
+    v1 = schema.equals(SHARE_SCHEMA_V1)
+    if not (v1 or schema.equals(SHARE_SCHEMA.remove_metadata())):
         raise DecodeError(f"Arrow share batch has an unexpected schema: {reader.schema.names}")
     version = (reader.schema.metadata or {}).get(b"poolstream.version", b"1")
-    if version != str(SHARE_VERSION).encode():
-        raise DecodeError(f"unsupported share version {version!r} (this build reads {SHARE_VERSION})")
+    if version not in {str(v).encode() for v in READABLE_VERSIONS}:
+        raise DecodeError(f"unsupported share version {version!r} (this build reads {READABLE_VERSIONS})")
     if not batches:
         return pa.RecordBatch.from_pylist([], schema=SHARE_SCHEMA)
     if len(batches) == 1:
-        return batches[0].replace_schema_metadata(SHARE_SCHEMA.metadata)
-    table = pa.Table.from_batches(batches).combine_chunks()
-    return table.to_batches()[0].replace_schema_metadata(SHARE_SCHEMA.metadata)
+        batch = batches[0]
+    else:
+        batch = pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
+    if v1:  # a v1 producer: no coin column (derived from the address downstream)
+        batch = batch.append_column(SHARE_SCHEMA.field("coin"), pa.array([""] * batch.num_rows, type=pa.string()))
+    return batch.replace_schema_metadata(SHARE_SCHEMA.metadata)
 
 
 def decode_message(data: bytes) -> pa.RecordBatch:

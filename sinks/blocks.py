@@ -10,10 +10,8 @@ from collections.abc import Callable, Sequence
 from clickhouse_connect.driver.client import Client
 
 from schemas.block import Block
+from schemas.rows import BLOCK_COLUMNS
 from sinks.retry import until_durable
-
-COLUMNS = ["hash", "height", "ts", "algorithm", "coin", "miner", "worker", "reward", "network_difficulty",
-           "share_difficulty", "status", "job_id", "header_hex", "updated_at"]
 
 
 def _utc(ms: int) -> dt.datetime:
@@ -34,7 +32,7 @@ class BlockWriter:
                 for b in blocks]
         until_durable(
             "blocks",
-            lambda: self._client.insert("blocks", rows, column_names=COLUMNS,
+            lambda: self._client.insert("blocks", rows, column_names=BLOCK_COLUMNS,
                                         settings={"insert_deduplication_token": token}),
             self._sleep,
         )

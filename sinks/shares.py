@@ -14,7 +14,6 @@ of the insert's time. Low-cardinality columns may arrive dictionary-encoded (`st
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -22,39 +21,8 @@ from typing import Any
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
+from schemas.rows import SHARES_TABLE
 from sinks.retry import until_durable
-
-SHARES_TABLE = "shares"
-
-SHARES_ROW_SCHEMA = pa.schema(
-    [
-        pa.field("ts", pa.timestamp("ms", tz="UTC")),
-        pa.field("algorithm", pa.string()),
-        pa.field("miner", pa.string()),
-        pa.field("worker", pa.string()),
-        pa.field("difficulty", pa.float64()),
-        pa.field("network_difficulty", pa.float64()),
-        pa.field("status", pa.string()),
-        pa.field("job_id", pa.string()),
-        pa.field("extranonce2", pa.string()),
-        pa.field("ntime", pa.uint32()),
-        pa.field("nonce", pa.uint32()),
-        pa.field("ip", pa.string()),
-        pa.field("hardware", pa.string()),
-        pa.field("share_key", pa.uint64()),
-        pa.field("src_topic", pa.string()),
-        pa.field("src_topic_id", pa.string()),
-        pa.field("src_partition", pa.uint16()),
-        pa.field("src_offset", pa.uint64()),
-        pa.field("ingested_at", pa.timestamp("ms", tz="UTC")),
-    ]
-)
-
-
-def dedup_token(table: str, ranges: Mapping[tuple[str, int], tuple[int, int]]) -> str:
-    """A deterministic token for an INSERT covering these (topic, partition) -> (first, last) offset ranges."""
-    spec = ";".join(f"{t}/{p}/{a}-{b}" for (t, p), (a, b) in sorted(ranges.items()))
-    return f"{table}:" + hashlib.sha256(spec.encode()).hexdigest()
 
 
 class ShareWriter:

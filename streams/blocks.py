@@ -14,11 +14,11 @@ from typing import Any
 import faust
 import msgspec
 
+from bus.publisher import Publisher
 from schemas.block import Block, decode_block
+from schemas.dedup import dedup_token
 from schemas.topics import TopicNames
 from sinks.blocks import BlockWriter
-from sinks.publisher import Publisher
-from sinks.shares import dedup_token
 from streams import metrics
 from streams.settings import StreamSettings
 

@@ -21,10 +21,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kernels.share_checks import DuplicateWindow, check_shares, share_keys
-from schemas.algorithms import ALGORITHM_NAMES
+from schemas.algorithms import ALGORITHM_NAMES, Algorithm
+from schemas.identity import address_coin
 from schemas.reasons import REASON_NAMES, Reason
+from schemas.rows import SHARES_ROW_SCHEMA
 from schemas.share import ARROW_MAGIC, SHARE_SCHEMA, DecodeError, Share, decode_arrow, decode_json
-from sinks.shares import SHARES_ROW_SCHEMA
 from streams.columns import dictionary_codes, lookup_codes, names_dictionary, string_buffers
 from streams.settings import StreamSettings
 
@@ -104,6 +105,26 @@ def shares_batch(shares: Sequence[Share]) -> pa.RecordBatch:
     columns = list(zip(*(msgspec.structs.astuple(s) for s in shares), strict=True))
     arrays = [pa.array(columns[_FIELD_INDEX[f.name]], type=f.type) for f in SHARE_SCHEMA]
     return pa.RecordBatch.from_arrays(arrays, schema=SHARE_SCHEMA)
+
+
+def coins(table: pa.Table) -> pa.ChunkedArray | pa.Array:
+    """The `coin` column, with the coin of the miner's address (`schemas.identity.address_coin`) where the
+    producer left it empty (JSON from external servers, v1 Arrow). Work per distinct (miner, algorithm)."""
+    coin = table.column("coin")
+    empty = pc.equal(coin, "")
+    if not pc.any(empty).as_py():
+        return coin
+    keys = pc.binary_join_element_wise(table.column("miner"), table.column("algorithm"), "\x00")
+    distinct = pc.unique(keys.filter(empty))
+    derived = []
+    for key in distinct.to_pylist():
+        miner, _, algorithm = key.partition("\x00")
+        try:
+            derived.append(address_coin(miner, Algorithm.parse(algorithm)) or "")
+        except ValueError:  # unknown algorithm: the checks reject the share anyway
+            derived.append("")
+    filled = pc.take(pa.array(derived, type=pa.string()), pc.index_in(keys, value_set=distinct))
+    return pc.if_else(empty, filled, coin)
 
 
 _CONVERSION_ERRORS = (pa.ArrowException, OverflowError, TypeError, ValueError)
@@ -188,6 +209,7 @@ class SharePreparer:
                 table.column("nonce"),
                 table.column("ip"),
                 pc.dictionary_encode(table.column("hardware")),
+                pc.dictionary_encode(coins(table)),
                 pa.array(keys, type=pa.uint64()),
                 topic_col,
                 id_col,

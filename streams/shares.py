@@ -24,11 +24,12 @@ import numpy as np
 import pyarrow as pa
 from mode.types.signals import BaseSignalT
 
+from bus.publisher import Publisher
 from kernels.share_checks import DuplicateWindow
 from schemas.clock import Clock
+from schemas.dedup import dedup_token
 from schemas.topics import TopicNames
-from sinks.publisher import Publisher
-from sinks.shares import ShareWriter, dedup_token
+from sinks.shares import ShareWriter
 from streams import metrics
 from streams.prepare import Decoded, Prepared, RawMessage, SharePreparer, decode
 from streams.settings import StreamSettings

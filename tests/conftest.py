@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from clickhouse_connect.driver.client import Client
 
+from bus.admin import ensure_topics
 from poolstream.broker import EmbeddedBroker
 from schemas.topics import TopicNames
 from sinks.client import ClickHouseSettings, connect
-from sinks.kafka_admin import ensure_topics
 from sinks.migrate import migrate
 
 

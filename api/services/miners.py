@@ -13,8 +13,7 @@ from api.services.hashrate import WindowRate, summarise, window_hashrates
 from api.services.windows import BUCKETS, DAY, TEN_MINUTES, from_ms, to_ms
 from api.validation import require_address
 from schemas.clock import Clock
-
-HARDWARE_CLASSES = ("cpu", "gpu", "asic")
+from schemas.hardware import HARDWARE_CLASSES
 
 # shares_1d is kept forever: it knows every worker a miner ever had and its last share.
 _WORKERS_EVER = (

@@ -9,8 +9,7 @@ from api.services.hashrate import summarise, window_hashrates
 from api.services.windows import BUCKETS, DAY, TEN_MINUTES, to_ms
 from schemas.algorithms import ALGORITHM_NAMES, HASHRATE_FACTOR, Algorithm
 from schemas.clock import Clock
-
-HARDWARE_CLASSES = ("cpu", "gpu", "asic")
+from schemas.hardware import HARDWARE_CLASSES
 
 _ACTIVE = (
     "SELECT uniqExact(miner), count() FROM (SELECT miner, worker FROM shares_1m WHERE "

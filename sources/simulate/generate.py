@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from schemas.identity import address_coin
 from schemas.share import SHARE_SCHEMA, Share, encode_arrow, encode_json
 from sources.simulate.columns import hex_column, take_strings
 from sources.simulate.fleet import DEVICE_CLASSES, Fleet
@@ -126,6 +127,10 @@ class ShareGenerator:
         self.bounds = [start_ms + (i * self.window_ms) // count for i in range(count + 1)]
 
         self.address_dictionary = pa.array([*fleet.addresses, *BAD_ADDRESSES], type=pa.string())
+        # aligned with address_dictionary: each address's coin by the one address rule ("" for the bad ones)
+        self.coin_dictionary = pa.array(
+            [*(address_coin(a, fleet.algorithms[fleet.miner_algorithm[i]]) or "" for i, a in enumerate(fleet.addresses)),
+             *("" for _ in BAD_ADDRESSES)], type=pa.string())
         self.worker_dictionary = pa.array([*fleet.worker_names, *BAD_WORKER_NAMES], type=pa.string())
         self.algorithm_dictionary = pa.array(
             [*(a.wire for a in fleet.algorithms), *UNKNOWN_ALGORITHMS], type=pa.string()
@@ -308,6 +313,7 @@ class ShareGenerator:
             pa.array(shares.nonce, type=pa.uint32()),
             take_strings(self.ip_dictionary, shares.worker),
             take_strings(self.hardware_dictionary, fleet.worker_class[shares.worker]),
+            take_strings(self.coin_dictionary, shares.address_name),
         ]
         return pa.RecordBatch.from_arrays(arrays, schema=SHARE_SCHEMA)
 

@@ -28,7 +28,7 @@ Progress = Callable[[int, int], None]
 
 
 class MessagePublisher(Protocol):
-    """What the simulator needs of `sinks.publisher.Publisher` (which satisfies it)."""
+    """What the simulator needs of `bus.publisher.Publisher` (which satisfies it)."""
 
     def publish(self, topic: str, value: bytes, key: bytes | None = None) -> None: ...
 
@@ -63,7 +63,7 @@ def simulate(
 ) -> SimulationReport:
     """Produce the simulated fleet's shares to `topics.shares`, flush, and report what was produced.
 
-    Each message is keyed by its miner's address. Raises `sinks.publisher.PublishError` (from `flush`)
+    Each message is keyed by its miner's address. Raises `bus.publisher.PublishError` (from `flush`)
     if any message was not delivered. `sleep` paces realtime runs (tests pass one that moves their clock).
     """
     now_ms = clock.now_ms()

@@ -13,16 +13,16 @@ import zlib
 
 import pyarrow as pa
 
+from bus.publisher import Publisher
 from schemas.block import Block, encode_block
 from schemas.share import SHARE_SCHEMA, encode_arrow
-from sinks.publisher import Publisher
 
 log = logging.getLogger(__name__)
 
 #: One share row in SHARE_SCHEMA column order:
 #: ts, algorithm, miner, worker, difficulty, network_difficulty, result, job_id, extranonce2, ntime, nonce,
-#: ip, hardware.
-ShareRow = tuple[int, str, str, str, float, float, str, str, str, int, int, str, str]
+#: ip, hardware, coin.
+ShareRow = tuple[int, str, str, str, float, float, str, str, str, int, int, str, str, str]
 
 
 def partition_of(miner: str, partitions: int) -> int:

@@ -15,11 +15,11 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from bus.publisher import Publisher
 from schemas.algorithms import Algorithm
 from schemas.block import Block
 from schemas.clock import Clock
 from schemas.topics import TopicNames
-from sinks.publisher import Publisher
 from sources.stratum import coinbase as cb
 from sources.stratum import metrics
 from sources.stratum import protocol as p
@@ -274,7 +274,7 @@ class StratumGateway:
         job_id: str, en2: str, ntime: int, nonce: int,
     ) -> ShareRow:  # fmt: skip
         return (self.clock.now_ms(), session.port.algorithm.wire, miner, worker, difficulty, net_diff, result,
-                job_id, en2, ntime, nonce, session.ip, session.hardware)
+                job_id, en2, ntime, nonce, session.ip, session.hardware, "")
 
     def record_rejected(
         self, session: Session, worker: Worker | None, params: list[Any], reason: str, job: Job | None
@@ -349,7 +349,7 @@ class StratumGateway:
             add(
                 it.bucket,
                 (ts, alg, it.miner, it.worker, difficulty, job.network_difficulty, result,
-                 job.job_id, it.extranonce2.hex(), it.ntime, it.nonce, s.ip, s.hardware),
+                 job.job_id, it.extranonce2.hex(), it.ntime, it.nonce, s.ip, s.hardware, ""),
             )
             if ok and res.block_ok[i]:
                 self._block_found(it, res.headers[i].tobytes(), res.hashes[i].tobytes(), difficulty)
@@ -383,7 +383,7 @@ class StratumGateway:
                 it.bucket,
                 (self.clock.now_ms(), it.job.algorithm.wire, it.miner, it.worker, it.difficulty,
                  it.job.network_difficulty, "invalid", it.job.job_id, it.extranonce2.hex(), it.ntime, it.nonce,
-                 s.ip, s.hardware),
+                 s.ip, s.hardware, ""),
             )
             s.flush()
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
 from kernels.targets import difficulty_from_nbits, nbits_to_target
 from schemas.algorithms import Algorithm
+from schemas.job import JobEvent, encode_job_event
 from sources.stratum import coinbase as cb
 
 
@@ -133,33 +133,9 @@ def build_job(
     )
 
 
-class JobEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """A job as published on the `jobs` topic (JSON), enough to re-verify any share submitted for it."""
-
-    ts: int
-    algorithm: str
-    job_id: str
-    height: int
-    prevhash: str  # as sent in mining.notify
-    coinb1: str
-    coinb2: str
-    merkle_branch: list[str]
-    version: str
-    nbits: str
-    ntime: str
-    clean_jobs: bool
-    network_difficulty: float
-    extranonce1_size: int
-    extranonce2_size: int
-    v: int = 1
-
-
-_encoder = msgspec.json.Encoder()
-
-
 def encode_job(job: Job, ts_ms: int, policy: CoinbasePolicy) -> bytes:
     p = job.notify_params(job.clean)
-    return _encoder.encode(
+    return encode_job_event(
         JobEvent(
             ts=ts_ms, algorithm=job.algorithm.wire, job_id=job.job_id, height=job.template.height,
             prevhash=p[1], coinb1=p[2], coinb2=p[3], merkle_branch=p[4], version=p[5], nbits=p[6],

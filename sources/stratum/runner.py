@@ -6,9 +6,9 @@ import asyncio
 import logging
 import signal
 
+from bus.publisher import Publisher, PublisherSettings
 from schemas.clock import SystemClock
 from schemas.topics import TopicNames
-from sinks.publisher import Publisher, PublisherSettings
 from sources.stratum.gateway import serve
 from sources.stratum.jobs import JobSource
 from sources.stratum.settings import StratumSettings

@@ -13,8 +13,10 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from kernels.targets import target_for_difficulty, target_le_bytes
+from schemas.hardware import hardware_hint
+from schemas.identity import IdentityError, parse_user
 from sources.stratum import protocol as p
-from sources.stratum.identity import IdentityError, hardware_hint, parse_user, requested_difficulty
+from sources.stratum.identity import requested_difficulty
 from sources.stratum.jobbook import JobBook
 from sources.stratum.jobs import Job
 from sources.stratum.protocol import StratumError

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from clickhouse_connect.driver.client import Client
 from faust.contrib.asgi import faust_app_running
 
+from bus.admin import topic_id
+from bus.publisher import Publisher, PublisherSettings
 from schemas.clock import SystemClock
 from schemas.topics import TopicNames
-from sinks.kafka_admin import topic_id
-from sinks.publisher import Publisher, PublisherSettings
 from sinks.shares import ShareWriter
 from streams.app import create_faust_app
 from streams.settings import StreamSettings

@@ -14,10 +14,10 @@ from prometheus_client import REGISTRY
 
 from api import ApiDeps, ApiSettings, create_app
 from api.health import KafkaClickHouseProbe
+from bus.config import client_config
 from poolstream.broker import free_port
 from schemas.clock import SystemClock
 from schemas.topics import TopicNames
-from sinks.kafka_config import client_config
 
 pytestmark = pytest.mark.integration
 

@@ -7,10 +7,10 @@ import asyncio
 from clickhouse_connect.driver.client import Client
 from faust.contrib.asgi import faust_app_running
 
+from bus.publisher import Publisher, PublisherSettings
 from schemas.block import Block, encode_block
 from schemas.topics import TopicNames
 from sinks.blocks import BlockWriter
-from sinks.publisher import Publisher, PublisherSettings
 from streams.app import create_faust_app
 from streams.blocks import attach_blocks
 from streams.settings import StreamSettings

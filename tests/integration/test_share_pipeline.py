@@ -10,10 +10,10 @@ import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from bus.config import client_config
+from bus.publisher import Publisher, PublisherSettings
 from schemas.share import Share, encode_arrow, encode_json, shares_to_batch
 from schemas.topics import TopicNames
-from sinks.kafka_config import client_config
-from sinks.publisher import Publisher, PublisherSettings
 from tests.conftest import unique
 from tests.integration.pipeline import running_pipeline, wait_for
 

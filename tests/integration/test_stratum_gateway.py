@@ -14,13 +14,13 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from bus.config import client_config
+from bus.publisher import Publisher, PublisherSettings
 from schemas.algorithms import Algorithm
 from schemas.block import decode_block
 from schemas.clock import SystemClock
 from schemas.share import Share, batch_to_shares, decode_message
 from schemas.topics import TopicNames
-from sinks.kafka_config import client_config
-from sinks.publisher import Publisher, PublisherSettings
 from sources.stratum import JobSource, PortSettings, StratumGateway, StratumSettings, serve
 from tests.conftest import unique
 

@@ -13,6 +13,7 @@ from schemas.algorithms import HASHRATE_FACTOR, Algorithm, hashrate
 from schemas.block import Block, decode_block, encode_block
 from schemas.share import (
     SHARE_SCHEMA,
+    SHARE_SCHEMA_V1,
     DecodeError,
     Share,
     batch_to_shares,
@@ -40,6 +41,7 @@ shares = st.builds(
     nonce=u32,
     ip=text,
     hardware=st.sampled_from(["", "cpu", "gpu", "asic"]),
+    coin=st.sampled_from(["", "BTC", "LTC", "DOGE"]),
 )
 
 
@@ -68,7 +70,7 @@ def test_json_array_of_shares_is_one_batch() -> None:
         b"{not json",
         b'{"ts": 1, "algorithm": "sha256d", "miner": "m"}',  # difficulty missing
         b'{"ts": 1, "algorithm": "sha256d", "miner": "m", "difficulty": null}',
-        b'{"ts": 1, "algorithm": "sha256d", "miner": "m", "difficulty": 1, "v": 2}',
+        b'{"ts": 1, "algorithm": "sha256d", "miner": "m", "difficulty": 1, "v": 3}',
         b'{"ts": 1, "algorithm": "sha256d", "miner": "m", "difficulty": 1, "nonce": 4294967296}',
         b"\xff\xff\xff\xff\x00\x01broken arrow",
     ],
@@ -76,6 +78,35 @@ def test_json_array_of_shares_is_one_batch() -> None:
 def test_bad_messages_are_decode_errors(data: bytes) -> None:
     with pytest.raises(DecodeError):
         decode_message(data)
+
+
+def test_ntime_and_nonce_as_stratum_hex_strings() -> None:
+    """What a Stratum server naturally forwards: `mining.submit`'s 8-digit hex strings."""
+    data = (b'{"ts": 1700000000000, "algorithm": "sha256d", "miner": "m", "difficulty": 1, '
+            b'"ntime": "504e86b9", "nonce": "0000000A"}')
+    (share,) = batch_to_shares(decode_message(data))
+    assert (share.ntime, share.nonce) == (0x504E86B9, 10)
+    mixed = b'[{"ts": 1, "algorithm": "scrypt", "miner": "m", "difficulty": 1, "ntime": 7, "nonce": "ff"}]'
+    assert batch_to_shares(decode_message(mixed))[0].nonce == 255
+
+
+@pytest.mark.parametrize("bad", [b'"1234567890"', b'"xyz"', b'""', b'"-1"'])
+def test_bad_hex_ntime_is_a_decode_error(bad: bytes) -> None:
+    with pytest.raises(DecodeError, match="ntime"):
+        decode_message(b'{"ts": 1, "algorithm": "sha256d", "miner": "m", "difficulty": 1, "ntime": ' + bad + b"}")
+
+
+def test_v1_messages_without_coin_are_still_read() -> None:
+    v1 = b'{"ts": 1, "algorithm": "sha256d", "miner": "m", "difficulty": 1, "v": 1}'
+    assert batch_to_shares(decode_message(v1))[0].coin == ""
+    batch = shares_to_batch([Share(ts=5, algorithm="scrypt", miner="m", difficulty=2.0, coin="DOGE")])
+    old = batch.select([f.name for f in SHARE_SCHEMA_V1]).replace_schema_metadata({b"poolstream.version": b"1"})
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, old.schema) as writer:
+        writer.write_batch(old)
+    decoded = decode_message(sink.getvalue().to_pybytes())
+    assert decoded.schema.equals(SHARE_SCHEMA) and decoded.column("coin").to_pylist() == [""]
+    assert decoded.column("difficulty").to_pylist() == [2.0]
 
 
 def test_arrow_with_another_schema_is_rejected() -> None:

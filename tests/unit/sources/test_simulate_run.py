@@ -9,10 +9,10 @@ import json
 import pyarrow as pa
 import pytest
 
+from bus.publisher import PublishError
 from schemas.clock import FixedClock
 from schemas.share import decode_message
 from schemas.topics import TopicNames
-from sinks.publisher import PublishError
 from sources.simulate.options import SimulateOptions
 from sources.simulate.report import format_report, human_hashrate
 from sources.simulate.run import ProgressLine, simulate
@@ -22,7 +22,7 @@ T0_MS = int(T0.timestamp() * 1000)
 
 
 class FakePublisher:
-    """In-memory stand-in for `sinks.publisher.Publisher` (unit tests only)."""
+    """In-memory stand-in for `bus.publisher.Publisher` (unit tests only)."""
 
     def __init__(self, clock: FixedClock | None = None, fail_flush: bool = False) -> None:
         self.sent: list[tuple[str, bytes | None, bytes, int | None]] = []

@@ -8,7 +8,7 @@ from confluent_kafka import KafkaException, TopicCollection
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from sinks.kafka_config import client_config
+from bus.config import client_config
 
 
 def ensure_topics(bootstrap: str, names: Iterable[str], partitions: int = 4, timeout: float = 10.0) -> None:

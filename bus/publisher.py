@@ -8,7 +8,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
-from sinks.kafka_config import client_config
+from bus.config import client_config
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Kafka client code of every layer: the confluent-kafka publisher, topic admin, client configuration."""

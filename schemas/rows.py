@@ -1,0 +1,41 @@
+"""Row schemas of the ClickHouse tables the agents write, next to their SQL (`schemas/migrations/`).
+
+A writer takes rows in exactly these columns; the migrations create the tables with the same names.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+SHARES_TABLE = "shares"
+BLOCKS_TABLE = "blocks"
+
+#: `shares` (0001_shares.sql, 0004_share_coin.sql): one row per decoded share, accepted or not.
+SHARES_ROW_SCHEMA = pa.schema(
+    [
+        pa.field("ts", pa.timestamp("ms", tz="UTC")),
+        pa.field("algorithm", pa.string()),
+        pa.field("miner", pa.string()),
+        pa.field("worker", pa.string()),
+        pa.field("difficulty", pa.float64()),
+        pa.field("network_difficulty", pa.float64()),
+        pa.field("status", pa.string()),
+        pa.field("job_id", pa.string()),
+        pa.field("extranonce2", pa.string()),
+        pa.field("ntime", pa.uint32()),
+        pa.field("nonce", pa.uint32()),
+        pa.field("ip", pa.string()),
+        pa.field("hardware", pa.string()),
+        pa.field("coin", pa.string()),
+        pa.field("share_key", pa.uint64()),
+        pa.field("src_topic", pa.string()),
+        pa.field("src_topic_id", pa.string()),
+        pa.field("src_partition", pa.uint16()),
+        pa.field("src_offset", pa.uint64()),
+        pa.field("ingested_at", pa.timestamp("ms", tz="UTC")),
+    ]
+)
+
+#: `blocks` (0003_blocks.sql): one row per block event.
+BLOCK_COLUMNS = ["hash", "height", "ts", "algorithm", "coin", "miner", "worker", "reward", "network_difficulty",
+                 "share_difficulty", "status", "job_id", "header_hex", "updated_at"]
