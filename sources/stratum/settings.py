@@ -3,22 +3,16 @@ environment). Every bad value fails at construction with the name of the field."
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from schemas.algorithms import Algorithm
+from schemas.config import SettingsError, require_positive
 
 #: Regtest-like "anything goes" nbits (network difficulty ~ 4.7e-10): every share is a block candidate.
 NBITS_REGTEST = 0x207FFFFF
 
 
-class SettingsError(ValueError):
-    """A Stratum setting is out of range; the message names the field."""
-
-
-def _positive(name: str, value: float) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-        raise SettingsError(f"{name} must be a positive number, got {value!r}")
+_positive = require_positive
 
 
 @dataclass(frozen=True)
