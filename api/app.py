@@ -6,26 +6,12 @@ lifespans of the components sharing the event loop (Faust, the scheduler), which
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
-
-from clickhouse_connect.driver.client import Client
 from litestar import Litestar
 
-from api.health import HealthProbe
+from api.deps import ApiDeps
 from api.plugin import ApiPlugin
-from api.settings import ApiSettings
-from schemas.clock import Clock
 
-
-@dataclass
-class ApiDeps:
-    clickhouse: Client
-    clock: Clock
-    settings: ApiSettings
-    health: HealthProbe
-    lifespan: Sequence[Callable[[Litestar], AbstractAsyncContextManager[None]]] = ()
+__all__ = ["ApiDeps", "create_app"]
 
 
 def create_app(deps: ApiDeps) -> Litestar:

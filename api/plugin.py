@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from litestar import Router
 from litestar.config.app import AppConfig
 from litestar.di import Provide
@@ -15,6 +13,7 @@ from api.controllers.admin import AdminController
 from api.controllers.algorithms import AlgorithmsController
 from api.controllers.miners import MinersController
 from api.controllers.stats import StatsController
+from api.deps import ApiDeps
 from api.envelope import Meta
 from api.errors import handle_exception
 from api.health import HealthProbe
@@ -22,9 +21,6 @@ from api.metrics import MetricsMiddleware, metrics
 from api.services.db import Db
 from api.services.miners import MinerService
 from api.services.pool import PoolService
-
-if TYPE_CHECKING:
-    from api.app import ApiDeps
 
 BASE_PATH = "/api/v1"
 

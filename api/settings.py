@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from schemas.config import VERSION
+
 
 @dataclass(frozen=True)
 class ApiSettings:
     host: str = "127.0.0.1"
     port: int = 8080
-    version: str = "0.1.0"
+    version: str = VERSION

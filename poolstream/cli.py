@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from poolstream.broker import BrokerError
-from poolstream.settings import VERSION, Settings, SettingsError, load
+from poolstream.settings import Settings, load
+from schemas.config import VERSION, SettingsError
 
 QUIET_LOGGERS = ("faust", "mode", "aiokafka", "kafka", "httpx", "apscheduler", "numba")
 # Their connection errors repeat on every retry; poolstream says the same in one line of its own.
@@ -58,7 +59,7 @@ def cmd_stratum(settings: Settings, args: argparse.Namespace) -> None:
     if settings.embedded_broker:
         raise SettingsError("`poolstream stratum` alone needs KAFKA_BOOTSTRAP (the broker `poolstream run` uses, "
                             "e.g. 127.0.0.1:19092); `poolstream run` starts the gateway itself")
-    main(settings.stratum(), settings.publisher(settings.env.kafka_bootstrap), settings.topics)
+    main(settings.stratum, settings.publisher(settings.kafka.bootstrap), settings.topics)
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
@@ -86,10 +87,10 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
         )
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
-    bootstrap = settings.client_bootstrap
+    bootstrap = settings.kafka.client_bootstrap
     if not broker_reachable(bootstrap, timeout=5.0):
         raise SettingsError(f"no Kafka broker at {bootstrap}: start `make run` first, or set KAFKA_BOOTSTRAP")
-    ensure_topics(bootstrap, settings.topics.all(), partitions=settings.env.kafka_partitions)
+    ensure_topics(bootstrap, settings.topics.all(), partitions=settings.kafka.partitions)
     publisher = Publisher(settings.publisher(bootstrap))
     report = simulate(options, publisher, settings.topics, SystemClock(), progress=print_progress())
     print(format_report(report))
@@ -158,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         settings = load(**overrides(args))
-        setup_logging(settings.env.log_level)
+        setup_logging(settings.run.log_level)
         args.func(settings, args)
     except KeyboardInterrupt:
         sys.exit(130)

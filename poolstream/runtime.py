@@ -67,9 +67,9 @@ def retry(what: str, attempt: Callable[[], T], every_s: float = 3.0) -> T:
 def broker_for(settings: Settings) -> Iterator[str]:
     """The Kafka bootstrap to use: KAFKA_BOOTSTRAP, or an embedded broker started for this process."""
     if not settings.embedded_broker:
-        yield settings.env.kafka_bootstrap
+        yield settings.kafka.bootstrap
         return
-    broker = EmbeddedBroker(BrokerSettings(port=settings.env.embedded_broker_port)).start()
+    broker = EmbeddedBroker(BrokerSettings(port=settings.kafka.embedded_port)).start()
     say(f"embedded Kafka-protocol broker on {broker.bootstrap} (memory only; set KAFKA_BOOTSTRAP for a real cluster)")
     try:
         yield broker.bootstrap
@@ -139,7 +139,7 @@ def stratum_lifespan(settings: Settings, bootstrap: str) -> Lifespan:
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         publisher = Publisher(settings.publisher(bootstrap))
-        stratum = settings.stratum()
+        stratum = settings.stratum
         gateway = await serve(stratum, publisher, settings.topics, SystemClock())
         ports = ", ".join(f"{p.algorithm.wire} :{p.port}" for p in stratum.ports)
         say(f"stratum gateway on {stratum.host} ({ports})")
@@ -192,7 +192,7 @@ def serve_api(settings: Settings, app: Litestar) -> None:
 
 def build_app(settings: Settings, bootstrap: str, client: Client, *, agents: bool, scheduler: bool,
               stratum: bool) -> Litestar:
-    probe = KafkaClickHouseProbe(bootstrap=bootstrap, group_id=settings.env.stream_app_id,
+    probe = KafkaClickHouseProbe(bootstrap=bootstrap, group_id=settings.streams.app_id,
                                  topics=[settings.topics.shares], clickhouse=client)
     lifespans: list[Lifespan] = []
     if agents:
@@ -208,7 +208,7 @@ def build_app(settings: Settings, bootstrap: str, client: Client, *, agents: boo
 def prepare(settings: Settings, bootstrap: str) -> Client:
     client = open_clickhouse(settings)
     retry(f"Kafka ({bootstrap})", lambda: ensure_topics(bootstrap, settings.topics.all(),
-                                                        partitions=settings.env.kafka_partitions))
+                                                        partitions=settings.kafka.partitions))
     return client
 
 
@@ -217,7 +217,7 @@ def run(settings: Settings, *, stratum: bool | None = None) -> None:
     with broker_for(settings) as bootstrap:
         client = prepare(settings, bootstrap)
         app = build_app(settings, bootstrap, client, agents=True, scheduler=True,
-                        stratum=settings.env.stratum_enabled if stratum is None else stratum)
+                        stratum=settings.run.stratum_enabled if stratum is None else stratum)
         try:
             serve_api(settings, app)
         finally:
@@ -229,7 +229,7 @@ def run_component(settings: Settings, component: str) -> None:
     require_server_clickhouse(settings, component)
     if settings.embedded_broker:
         raise ConfigurationError(f"`poolstream {component}` needs KAFKA_BOOTSTRAP (a broker shared by the processes)")
-    bootstrap = settings.env.kafka_bootstrap
+    bootstrap = settings.kafka.bootstrap
     client = prepare(settings, bootstrap)
     app = build_app(settings, bootstrap, client, agents=component == "worker", scheduler=component == "scheduler",
                     stratum=False)

@@ -1,119 +1,274 @@
-"""Root settings: the ONLY place poolstream reads the environment. Each component gets its own frozen group.
+"""Root settings: the ONLY place poolstream reads the environment, composed ONCE into ready groups.
 
-Every variable is documented in the README. A bad value fails at start with a one-line message naming the
-variable (`SettingsError`).
+Each component owns a frozen settings group with its defaults (`bus.settings.KafkaSettings`,
+`sinks.client.ClickHouseSettings`, `api.settings.ApiSettings`, `streams.settings.StreamSettings`,
+`sources.stratum.settings.StratumSettings`); `VARIABLES` below maps each environment variable onto a field
+of a group, so a default is written in one place only (the group). `load()` reads the variables (and CLI
+overrides), converts and range-checks them, builds every group, and turns any bad value, including a
+cross-field one raised by a group (the same port twice, a minimum difficulty above the start difficulty),
+into one `SettingsError` line naming the variable. Every variable is documented in the README.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Any
 
 from api.settings import ApiSettings
 from bus.publisher import PublisherSettings
-from schemas.algorithms import Algorithm
+from bus.settings import KafkaSettings
+from schemas.config import VERSION, SettingsError
 from schemas.topics import TopicNames
 from sinks.client import ClickHouseSettings
 from sources.stratum.settings import PortSettings, StratumSettings, default_ports
 from streams.settings import StreamSettings
 
-VERSION = "0.1.0"
+__all__ = ["VERSION", "VARIABLES", "RunSettings", "Settings", "SettingsError", "Variable", "load"]
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
-class SettingsError(ValueError):
-    """A configuration value is missing or invalid; the message names the environment variable."""
+@dataclass(frozen=True)
+class RunSettings:
+    """What `poolstream run` starts, and how loudly it logs."""
 
-
-class Env(BaseSettings):
-    """Environment variables (case-insensitive) and their defaults: the embedded single-machine setup."""
-
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", env_file=None)
-
-    kafka_bootstrap: str = ""  # empty: start the embedded broker
-    kafka_topic_prefix: str = ""
-    kafka_partitions: int = Field(4, ge=1, le=1024)
-    embedded_broker_port: int = Field(19092, ge=0, le=65535)  # where `poolstream simulate` finds it
-    clickhouse_dsn: str = "chdb://./data/clickhouse"
-    clickhouse_database: str = Field("poolstream", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    shares_ttl_days: int = Field(30, ge=1)
-    api_host: str = "127.0.0.1"
-    api_port: int = Field(8080, ge=0, le=65535)
-    stream_app_id: str = "poolstream"
-    stream_max_rows: int = Field(200_000, ge=1)
-    stream_flush_interval_s: float = Field(0.5, gt=0)
-    share_dedup_window_s: int = Field(300, ge=1)
-    share_max_past_s: int = Field(3_600, ge=1)
-    share_max_future_s: int = Field(300, ge=0)
     stratum_enabled: bool = True
-    stratum_host: str = "127.0.0.1"
-    stratum_sha256d_port: int = Field(3333, ge=0, le=65535)
-    stratum_scrypt_port: int = Field(3337, ge=0, le=65535)
-    stratum_sha256d_difficulty: float | None = Field(None, gt=0)
-    stratum_sha256d_min_difficulty: float | None = Field(None, gt=0)
-    stratum_scrypt_difficulty: float | None = Field(None, gt=0)
-    stratum_scrypt_min_difficulty: float | None = Field(None, gt=0)
-    stratum_vardiff_target_s: float = Field(10.0, gt=0)
-    log_level: str = Field("INFO", pattern=r"^(?i:debug|info|warning|error)$")
+    log_level: str = "INFO"
+
+
+# ---- conversions and checks: each returns the value or raises ValueError with a short reason ----------
+
+
+def _text(raw: object) -> str:
+    return str(raw).strip()
+
+
+def _int(raw: object) -> int:
+    if isinstance(raw, bool):
+        raise ValueError("must be an integer")
+    if isinstance(raw, int):
+        return raw
+    try:
+        return int(str(raw).strip())
+    except ValueError:
+        raise ValueError("must be an integer") from None
+
+
+def _float(raw: object) -> float:
+    try:
+        value = float(raw) if isinstance(raw, int | float) else float(str(raw).strip())
+    except ValueError:
+        raise ValueError("must be a number") from None
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+def _bool(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false (1/0, yes/no, on/off)")
+
+
+def _port(raw: object) -> int:
+    value = _int(raw)
+    if not 0 <= value <= 65535:
+        raise ValueError("must be a port number in 0..65535")
+    return value
+
+
+def _at_least(low: int) -> Callable[[object], int]:
+    def parse(raw: object) -> int:
+        value = _int(raw)
+        if value < low:
+            raise ValueError(f"must be an integer >= {low}")
+        return value
+
+    return parse
+
+
+def _positive(raw: object) -> float:
+    value = _float(raw)
+    if value <= 0:
+        raise ValueError("must be a positive number")
+    return value
+
+
+def _identifier(raw: object) -> str:
+    value = _text(raw)
+    if not value.isascii() or not (value[0].isalpha() or value[0] == "_") or not value.replace("_", "a").isalnum():
+        raise ValueError("must be letters, digits and _ (not starting with a digit)")
+    return value
+
+
+def _log_level(raw: object) -> str:
+    value = _text(raw).upper()
+    if value not in LOG_LEVELS:
+        raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+    return value
+
+
+def _not_empty(raw: object) -> str:
+    value = _text(raw)
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable: how to read it and which group field(s) it sets."""
+
+    name: str
+    parse: Callable[[object], object]
+    targets: tuple[tuple[str, str], ...]  # (group, field)
+    help: str = ""
+
+
+def _var(name: str, parse: Callable[[object], object], *targets: str, help: str = "") -> Variable:
+    return Variable(name, parse, tuple((t.split(".")[0], t.split(".")[1]) for t in targets), help)
+
+
+#: Every variable poolstream reads. Per-port Stratum variables target the pseudo-group `port.<algorithm>`.
+VARIABLES: tuple[Variable, ...] = (
+    _var("KAFKA_BOOTSTRAP", _text, "kafka.bootstrap", help="host:port,...; empty starts the embedded broker"),
+    _var("KAFKA_TOPIC_PREFIX", _text, "kafka.topic_prefix"),
+    _var("KAFKA_PARTITIONS", _at_least(1), "kafka.partitions", "stream.partitions", "stratum.share_partitions"),
+    _var("EMBEDDED_BROKER_PORT", _port, "kafka.embedded_port"),
+    _var("CLICKHOUSE_DSN", _not_empty, "clickhouse.dsn"),
+    _var("CLICKHOUSE_DATABASE", _identifier, "clickhouse.database"),
+    _var("SHARES_TTL_DAYS", _at_least(1), "clickhouse.shares_ttl_days"),
+    _var("API_HOST", _not_empty, "api.host"),
+    _var("API_PORT", _port, "api.port"),
+    _var("STREAM_APP_ID", _not_empty, "stream.app_id", help="also the Kafka consumer group"),
+    _var("STREAM_MAX_ROWS", _at_least(1), "stream.max_rows"),
+    _var("STREAM_FLUSH_INTERVAL_S", _positive, "stream.flush_interval_s"),
+    _var("SHARE_DEDUP_WINDOW_S", _at_least(1), "stream.dedup_window_s"),
+    _var("SHARE_MAX_PAST_S", _at_least(1), "stream.max_past_s"),
+    _var("SHARE_MAX_FUTURE_S", _at_least(0), "stream.max_future_s"),
+    _var("STRATUM_ENABLED", _bool, "run.stratum_enabled"),
+    _var("STRATUM_HOST", _not_empty, "stratum.host"),
+    _var("STRATUM_VARDIFF_TARGET_S", _positive, "stratum.vardiff_target_s"),
+    _var("STRATUM_NODE_URL", _text, "stratum.node_url", help="a node's JSON-RPC URL: jobs from getblocktemplate"),
+    _var("STRATUM_NODE_USER", _text, "stratum.node_user"),
+    _var("STRATUM_NODE_PASSWORD", _text, "stratum.node_password"),
+    _var("STRATUM_SHA256D_PORT", _port, "port.sha256d-port"),
+    _var("STRATUM_SHA256D_DIFFICULTY", _positive, "port.sha256d-start_difficulty"),
+    _var("STRATUM_SHA256D_MIN_DIFFICULTY", _positive, "port.sha256d-min_difficulty"),
+    _var("STRATUM_SCRYPT_PORT", _port, "port.scrypt-port"),
+    _var("STRATUM_SCRYPT_DIFFICULTY", _positive, "port.scrypt-start_difficulty"),
+    _var("STRATUM_SCRYPT_MIN_DIFFICULTY", _positive, "port.scrypt-min_difficulty"),
+    _var("LOG_LEVEL", _log_level, "run.log_level"),
+)
+
+_GROUPS: dict[str, type[Any]] = {
+    "kafka": KafkaSettings,
+    "clickhouse": ClickHouseSettings,
+    "api": ApiSettings,
+    "stream": StreamSettings,
+    "stratum": StratumSettings,
+    "run": RunSettings,
+}
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The composed settings of one poolstream process."""
+    """The composed settings of one poolstream process: every group built once, ready to hand out."""
 
-    env: Env
-    topics: TopicNames
+    kafka: KafkaSettings
     clickhouse: ClickHouseSettings
     api: ApiSettings
+    streams: StreamSettings  # without a bootstrap: `stream(bootstrap)` adds the one in use
+    stratum: StratumSettings
+    run: RunSettings
+    topics: TopicNames
 
     @property
     def embedded_broker(self) -> bool:
-        return not self.env.kafka_bootstrap
-
-    @property
-    def client_bootstrap(self) -> str:
-        """Where a client command (simulate) finds the broker: KAFKA_BOOTSTRAP or the embedded one."""
-        return self.env.kafka_bootstrap or f"127.0.0.1:{self.env.embedded_broker_port}"
+        return self.kafka.embedded
 
     def stream(self, bootstrap: str) -> StreamSettings:
-        e = self.env
-        return StreamSettings(
-            bootstrap=bootstrap, app_id=e.stream_app_id, max_rows=e.stream_max_rows,
-            flush_interval_s=e.stream_flush_interval_s, dedup_window_s=e.share_dedup_window_s,
-            max_past_s=e.share_max_past_s, max_future_s=e.share_max_future_s, partitions=e.kafka_partitions,
-        )
+        """The stream group for the broker actually in use (embedded brokers get their address at start)."""
+        return dataclasses.replace(self.streams, bootstrap=bootstrap)
 
     def publisher(self, bootstrap: str) -> PublisherSettings:
         return PublisherSettings(bootstrap=bootstrap)
 
-    def stratum(self) -> StratumSettings:
-        e = self.env
-        ports = []
-        for port in default_ports():
-            if port.algorithm is Algorithm.SHA256D:
-                number, start, low = e.stratum_sha256d_port, e.stratum_sha256d_difficulty, e.stratum_sha256d_min_difficulty
+
+def _raw_values(environ: Mapping[str, str], overrides: Mapping[str, object]) -> dict[str, object]:
+    """Variable name -> raw value: the environment (names case-insensitive), then CLI overrides on top."""
+    upper = {k.upper(): v for k, v in environ.items()}
+    raw: dict[str, object] = {}
+    for var in VARIABLES:
+        if var.name in upper:
+            raw[var.name] = upper[var.name]
+    for key, value in overrides.items():
+        name = key.upper()
+        if name not in {v.name for v in VARIABLES}:
+            raise SettingsError(f"unknown setting {name}")
+        if value is not None:
+            raw[name] = value
+    return raw
+
+
+def _stratum_ports(given: Mapping[str, dict[str, Any]]) -> tuple[PortSettings, ...]:
+    """The default ports with what was set. A start difficulty below the default floor lowers the floor
+    with it (asking for d=0.0001 must not be refused because the default minimum is higher)."""
+    ports = []
+    for port in default_ports():
+        mine = given.get(port.algorithm.wire, {})
+        start = mine.get("start_difficulty", port.start_difficulty)
+        low = mine.get("min_difficulty", min(port.min_difficulty, start))
+        ports.append(dataclasses.replace(port, port=mine.get("port", port.port), start_difficulty=start,
+                                         min_difficulty=low))
+    return tuple(ports)
+
+
+def _names_for(group: str, raw: Mapping[str, object]) -> str:
+    """The variables of `group` that were set (all of the group's if none was: a default is at fault)."""
+    mine = [v.name for v in VARIABLES if any(g == group or (g == "port" and group == "stratum")
+                                             for g, _ in v.targets)]
+    return ", ".join([n for n in mine if n in raw] or mine)
+
+
+def load(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Read the environment (plus `overrides`, e.g. from CLI flags, keyed by variable name in any case) into
+    `Settings`, or raise `SettingsError` with one line naming the bad variable."""
+    raw = _raw_values(os.environ if environ is None else environ, overrides)
+    fields: dict[str, dict[str, Any]] = {group: {} for group in _GROUPS}
+    ports: dict[str, dict[str, Any]] = {}
+    for var in VARIABLES:
+        if var.name not in raw:
+            continue
+        try:
+            value = var.parse(raw[var.name])
+        except ValueError as exc:
+            raise SettingsError(f"invalid setting {var.name}: {exc} (got {str(raw[var.name])[:80]!r})") from None
+        for group, field in var.targets:
+            if group == "port":
+                algorithm, _, name = field.partition("-")
+                ports.setdefault(algorithm, {})[name] = value
             else:
-                number, start, low = e.stratum_scrypt_port, e.stratum_scrypt_difficulty, e.stratum_scrypt_min_difficulty
-            low = low if low is not None else min(port.min_difficulty, start or port.min_difficulty)
-            ports.append(PortSettings(port.algorithm, number, start_difficulty=start or port.start_difficulty,
-                                      min_difficulty=low, max_difficulty=port.max_difficulty, nbits=port.nbits))
-        return StratumSettings(ports=tuple(ports), host=e.stratum_host, vardiff_target_s=e.stratum_vardiff_target_s,
-                               share_partitions=e.kafka_partitions)
-
-
-def load(**overrides: object) -> Settings:
-    """Read the environment (plus `overrides`, e.g. from CLI flags) into `Settings`, or raise SettingsError."""
-    try:
-        env = Env(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first.get("loc") else "?"
-        raise SettingsError(f"invalid setting {name}: {first['msg']} (got {first.get('input')!r})") from None
+                fields[group][field] = value
+    built: dict[str, Any] = {}
+    for group, cls in _GROUPS.items():
+        try:
+            if group == "stratum":
+                built[group] = cls(ports=_stratum_ports(ports), **fields[group])
+            else:
+                built[group] = cls(**fields[group])
+        except SettingsError as exc:
+            raise SettingsError(f"invalid settings: {exc} (check {_names_for(group, raw)})") from None
     return Settings(
-        env=env,
-        topics=TopicNames(prefix=env.kafka_topic_prefix),
-        clickhouse=ClickHouseSettings(dsn=env.clickhouse_dsn, database=env.clickhouse_database,
-                                      shares_ttl_days=env.shares_ttl_days),
-        api=ApiSettings(host=env.api_host, port=env.api_port, version=VERSION),
+        kafka=built["kafka"], clickhouse=built["clickhouse"], api=built["api"], streams=built["stream"],
+        stratum=built["stratum"], run=built["run"], topics=TopicNames(prefix=built["kafka"].topic_prefix),
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class StreamSettings:
-    bootstrap: str
+    bootstrap: str = ""  # the broker in use; the composition root sets it (an embedded one starts late)
     app_id: str = "poolstream"  # also the Kafka consumer group id
     max_rows: int = 200_000  # flush a share batch at this many rows ...
     flush_interval_s: float = 0.5  # ... or when its oldest message waited this long
