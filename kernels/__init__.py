@@ -1,1 +1,1 @@
-"""numba kernels over numpy columns: share checks, SHA256d/scrypt, targets, aggregation. Pure, no I/O."""
+"""numba kernels over numpy columns: share checks and the duplicate window, SHA256d/scrypt, targets, the Stratum header pipeline. Pure, no I/O."""

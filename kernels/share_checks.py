@@ -108,7 +108,7 @@ def check_shares(
     """Reason code per share, first failing check wins, in this order: the gateway's own verdict (`upstream`,
     0 = accepted), unknown algorithm, difficulty not positive and finite, timestamp outside
     [ref - max_past, ref + max_future] (ref = when the source published it), malformed address, malformed
-    worker name. Duplicates are checked separately (`mark_duplicates`), over the shares that pass."""
+    worker name. Duplicates are checked separately (`DuplicateWindow.mark`), over the shares that pass."""
     result: U8 = _check(
         ts_ms, ref_ms, difficulty, algo_known, upstream, miner_off, miner_data, worker_off, worker_data,
         max_past_ms, max_future_ms,

@@ -87,6 +87,11 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
         )
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
+    max_past_s = settings.streams.max_past_s
+    if options.duration_s > max_past_s and not options.realtime:
+        print(f"note: --duration {options.duration_s:g}s is longer than SHARE_MAX_PAST_S ({max_past_s}s): shares "
+              f"older than {max_past_s}s when published will be rejected as time_skew (raise SHARE_MAX_PAST_S on "
+              "the running system to keep them)", file=sys.stderr)
     bootstrap = settings.kafka.client_bootstrap
     if not broker_reachable(bootstrap, timeout=5.0):
         raise SettingsError(f"no Kafka broker at {bootstrap}: start `make run` first, or set KAFKA_BOOTSTRAP")

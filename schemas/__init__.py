@@ -1,1 +1,1 @@
-"""The contracts of poolstream: event structs, their JSON and Arrow codecs, and the ClickHouse DDL."""
+"""The contracts of poolstream: event structs and their JSON/Arrow codecs, the address/worker rules, row schemas, dedup tokens, topic names, the one settings error, and the numbered ClickHouse migrations."""

@@ -1,1 +1,1 @@
-"""Where data enters poolstream: the Stratum gateway, telemetry collectors and the fleet simulator."""
+"""Where data enters poolstream: the Stratum V1 gateway (`sources/stratum/`) and the fleet simulator (`sources/simulate/`)."""

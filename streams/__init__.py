@@ -1,1 +1,1 @@
-"""streams package."""
+"""The Faust side: the app factory, the shared agent runtime, and one agent per consumed topic (shares, blocks)."""

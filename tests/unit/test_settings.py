@@ -91,3 +91,19 @@ def test_cli_prints_one_line_and_exits_2(argv: list[str], capsys: pytest.Capture
     assert exited.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("poolstream: ") and "\n" not in err and "Traceback" not in err
+
+
+def test_simulate_warns_when_duration_exceeds_share_max_past(monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import bus.admin
+
+    monkeypatch.setattr(bus.admin, "broker_reachable", lambda *a, **k: False)  # stop right after the checks
+    monkeypatch.setenv("SHARE_MAX_PAST_S", "3600")
+    with pytest.raises(SystemExit):
+        main(["simulate", "--duration", "10000"])
+    err = capsys.readouterr().err
+    assert "SHARE_MAX_PAST_S (3600s)" in err and "time_skew" in err
+    assert "no Kafka broker" in err  # and the unreachable broker is one line naming the fix
+    with pytest.raises(SystemExit):
+        main(["simulate", "--duration", "600"])
+    assert "SHARE_MAX_PAST_S" not in capsys.readouterr().err
