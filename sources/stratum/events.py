@@ -1,4 +1,4 @@
-"""Share, block and job events from the gateway to Kafka.
+"""Share and block events from the gateway to Kafka (job events are `jobs.encode_job`, sent by the job loop).
 
 Shares are buffered as rows and published as Arrow record batches (`schemas.share.encode_arrow`) at most
 every `share_flush_ms` or `share_flush_max` rows. Rows are grouped by the partition their miner's address
@@ -41,9 +41,27 @@ class ShareRecorder:
         self._pending = 0
         self.published_rows = 0
         self.published_messages = 0
+        self._bucket_cache: dict[str, int] = {}
 
-    def add(self, bucket: int, row: ShareRow) -> None:
-        self._buckets[bucket].append(row)
+    def bucket_of(self, miner: str) -> int:
+        """The partition (row group) of `miner`'s shares; cached, as every authorize asks."""
+        b = self._bucket_cache.get(miner)
+        if b is None:
+            if len(self._bucket_cache) > 1_000_000:
+                self._bucket_cache.clear()
+            b = self._bucket_cache[miner] = partition_of(miner, self.partitions)
+        return b
+
+    def record(
+        self, bucket: int, ts: int, algorithm: str, miner: str, worker: str, difficulty: float,
+        network_difficulty: float, result: str, job_id: str, extranonce2: str, ntime: int, nonce: int, ip: str,
+        hardware: str, coin: str,
+    ) -> None:  # fmt: skip
+        """Buffer one share; the ONE place a `ShareRow` is built (positional arguments: this is per share)."""
+        self._buckets[bucket].append(
+            (ts, algorithm, miner, worker, difficulty, network_difficulty, result, job_id, extranonce2, ntime,
+             nonce, ip, hardware, coin)
+        )  # fmt: skip
         self._pending += 1
         if self._pending >= self._flush_max:
             self.flush()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -19,6 +20,15 @@ from sources.stratum.settings import GetBlockTemplateSettings
 
 class NodeError(RuntimeError):
     """The node could not be reached or answered with a JSON-RPC error."""
+
+
+def redact_url(url: str) -> str:
+    """`url` without credentials (`http://user:pass@host/` -> `http://host/`), for messages and logs."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=netloc).geturl()
 
 
 def parse_template(algorithm: Algorithm, gbt: Mapping[str, Any]) -> BlockTemplate:
@@ -62,17 +72,18 @@ class GetBlockTemplateJobSource:
         if node is None:
             raise NodeError(f"no node configured for {algorithm.wire}")
         body = {"jsonrpc": "1.0", "id": next(self._ids), "method": method, "params": params}
+        where = redact_url(node.url)
         try:
             resp = await self._clients[algorithm].post(node.url, json=body)
             data = resp.json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise NodeError(f"{method} to {node.url}: {exc}") from exc
+            raise NodeError(f"{method} to {where}: {exc}") from exc
         if not isinstance(data, dict):
-            raise NodeError(f"{method} to {node.url}: not a JSON-RPC response")
+            raise NodeError(f"{method} to {where}: not a JSON-RPC response")
         if data.get("error"):
-            raise NodeError(f"{method} to {node.url}: {data['error']}")
+            raise NodeError(f"{method} to {where}: {data['error']}")
         if resp.status_code != 200:
-            raise NodeError(f"{method} to {node.url}: HTTP {resp.status_code}")
+            raise NodeError(f"{method} to {where}: HTTP {resp.status_code}")
         return data.get("result")
 
     async def template(self, algorithm: Algorithm) -> BlockTemplate:

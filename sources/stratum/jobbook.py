@@ -14,6 +14,11 @@ RETIRED_KEPT = 4096
 class JobBook:
     _ids = itertools.count(1)  # job ids are unique across the ports of a process
 
+    @classmethod
+    def new_id(cls) -> str:
+        """A fresh job_id (also used by a session to re-announce a job under a new id)."""
+        return f"{next(cls._ids):x}"
+
     def __init__(self, policy: CoinbasePolicy, jobs_kept: int, refresh_s: float) -> None:
         self.policy = policy
         self.jobs_kept = jobs_kept
@@ -42,7 +47,7 @@ class JobBook:
         clean = cur is None or template.prevhash != cur.template.prevhash
         if not clean and not force and cur is not None and now - cur.created < self.refresh_s:
             return None
-        job = build_job(f"{next(self._ids):x}", template, self.policy, template.curtime, clean, now)
+        job = build_job(self.new_id(), template, self.policy, template.curtime, clean, now)
         if clean:
             for old in list(self.jobs):
                 self._retire(old)

@@ -1,8 +1,8 @@
 """Block templates, the JobSource contract, and Stratum jobs built from a template.
 
-A `JobSource` delivers `BlockTemplate`s (the chain tip and what to put in a block); the gateway turns each
-into a `Job` (coinb1/coinb2 around the extranonces, merkle branch, Stratum-encoded prevhash) and broadcasts
-it with `mining.notify`.
+A `JobSource` delivers `BlockTemplate`s (the chain tip and what to put in a block); a port's `JobBook`
+turns each into a `Job` (coinb1/coinb2 around the extranonces, merkle branch, Stratum-encoded prevhash)
+and its `JobLoop` broadcasts it with `mining.notify`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ class BlockTemplate:
 
 
 class JobSource(Protocol):
-    """Where templates come from: a generator (default) or a real node's `getblocktemplate`."""
+    """Where templates come from: a generator (default) or a real node's `getblocktemplate`
+    (`job_sources.job_source_for` picks one from settings)."""
 
     async def template(self, algorithm: Algorithm) -> BlockTemplate:
         """The template to mine on now (called every `template_poll_s`; cheap if nothing changed)."""

@@ -1,4 +1,5 @@
-"""Prometheus metrics of the gateway (default registry): connections, submits by result, verify latency."""
+"""Prometheus metrics of the gateway (default registry): connections, submits by result, verify latency,
+refused connections, blocks found, job source errors."""
 
 from __future__ import annotations
 
@@ -25,3 +26,8 @@ REFUSED = Counter(
 )
 BLOCKS = Counter("poolstream_stratum_blocks_found", "Shares that met the network target", ["algorithm"])
 JOB_ERRORS = Counter("poolstream_stratum_job_source_errors", "Failed job source calls", ["algorithm"])
+
+
+def refused(reason: str) -> None:
+    """A connection refused or closed by a safety rule (limit, ban, idle, slow client, line too long)."""
+    REFUSED.labels(reason).inc()

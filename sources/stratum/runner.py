@@ -39,7 +39,8 @@ def main(
     topics: TopicNames,
     job_source: JobSource | None = None,
 ) -> None:
-    """Blocking entry point: serve until SIGINT/SIGTERM, then close cleanly (every share published)."""
+    """Blocking entry point: serve until SIGINT/SIGTERM, then close cleanly (every share published). Jobs come
+    from `job_source` if given, else as `settings` say (a node when `node_url` is set)."""
     publisher = Publisher(publisher_settings)
     try:
         asyncio.run(run_until_signalled(settings, publisher, topics, job_source))

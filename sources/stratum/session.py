@@ -1,8 +1,12 @@
 """One miner connection: framing, the Stratum V1 methods, per-connection difficulty and write buffering.
 
-Requests are handled synchronously in `data_received`; only `mining.submit` waits (for its batch hash),
-and its answer is written when the batch completes. Writes are buffered per connection and flushed once
-per read or per verified batch, so a slow reader only fills its own buffer (see `Gateway.sweep`).
+Requests are handled synchronously in `data_received`; only `mining.submit` waits (for its batch hash): it
+goes to the port's verifier and its answer comes back through `answer` when the batch completes. Writes
+are buffered per connection and flushed once per read or per verified batch, so a slow reader only fills
+its own buffer (`check`, run by the gateway's sweep, closes it when it stays stuck).
+
+A session knows its port only through `contracts.Port` and never imports the gateway; the gateway side
+uses it through `contracts.Connection`.
 """
 
 from __future__ import annotations
@@ -10,44 +14,34 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kernels.targets import target_for_difficulty, target_le_bytes
+from schemas.config import VERSION as POOLSTREAM_VERSION
 from schemas.hardware import hardware_hint
 from schemas.identity import IdentityError, parse_user
+from sources.stratum import metrics
 from sources.stratum import protocol as p
-from sources.stratum.identity import requested_difficulty
+from sources.stratum.contracts import Port
+from sources.stratum.identity import Worker, requested_difficulty
 from sources.stratum.jobbook import JobBook
 from sources.stratum.jobs import Job
 from sources.stratum.protocol import StratumError
 from sources.stratum.vardiff import Vardiff
 from sources.stratum.verifier import PendingSubmit
 
-if TYPE_CHECKING:
-    from sources.stratum.gateway import PortRuntime
-
 log = logging.getLogger(__name__)
 
-VERSION = "poolstream/0.1.0"
+VERSION = f"poolstream/{POOLSTREAM_VERSION}"  # answer to client.get_version
 MAX_INFLIGHT = 2048  # submits of one connection awaiting a hash before we stop reading from it
 SENT_KEPT = 64  # job_ids remembered per connection (with their difficulty); retired jobs are dropped first
 
 
-class Worker:
-    """An authorized `address.worker` on a connection."""
-
-    __slots__ = ("miner", "worker", "bucket")
-
-    def __init__(self, miner: str, worker: str, bucket: int) -> None:
-        self.miner = miner
-        self.worker = worker
-        self.bucket = bucket
-
-
 class Session(asyncio.Protocol):
-    def __init__(self, port: PortRuntime) -> None:
+    """One miner connection (an asyncio protocol); implements `contracts.Connection`."""
+
+    def __init__(self, port: Port) -> None:
         self.port = port
-        self.gw = port.gateway
         self.transport: asyncio.Transport | None = None
         self.ip = ""
         self.extranonce1 = b""
@@ -56,7 +50,7 @@ class Session(asyncio.Protocol):
         self.user_agent = ""
         self.hardware = ""
         self.vardiff: Vardiff | None = None
-        self.difficulty = port.settings.start_difficulty
+        self.difficulty = port.start_difficulty
         # Every job_id sent to this miner -> (job, the difficulty announced with it, its ntime). A share is
         # judged and credited at the difficulty of the job it names (or the current one if lower): miners
         # such as cpuminer apply `mining.set_difficulty` only when a notify brings a new job_id.
@@ -80,7 +74,7 @@ class Session(asyncio.Protocol):
             "client.get_version": self._get_version,
             "mining.get_transactions": self._get_transactions,
         }
-        self._framer = p.LineFramer(self.gw.settings.max_line_bytes)
+        self._framer = p.LineFramer(port.max_line_bytes)
 
     # -- transport callbacks ------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -88,20 +82,20 @@ class Session(asyncio.Protocol):
         self.transport = transport
         peer = transport.get_extra_info("peername")
         self.ip = str(peer[0]) if peer else ""
-        self.last_read = self.gw.loop.time()
-        if not self.gw.admit(self):
+        self.last_read = self.port.time()
+        if not self.port.admit(self):
             self.closed = True
             transport.abort()
             return
-        transport.set_write_buffer_limits(high=self.gw.settings.write_buffer_bytes)
-        self.extranonce1 = self.gw.next_extranonce1()
+        transport.set_write_buffer_limits(high=self.port.write_buffer_bytes)
+        self.extranonce1 = self.port.next_extranonce1()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self.gw.release(self)
+        self.port.release(self)
 
     def pause_writing(self) -> None:
-        self.write_paused_since = self.gw.loop.time()
+        self.write_paused_since = self.port.time()
 
     def resume_writing(self) -> None:
         self.write_paused_since = 0.0
@@ -109,11 +103,11 @@ class Session(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closed:
             return
-        self.last_read = self.gw.loop.time()
+        self.last_read = self.port.time()
         try:
             lines = self._framer.feed(data)
         except p.LineTooLong:
-            self.gw.refused("line_too_long")
+            metrics.refused("line_too_long")
             self.write(p.error(None, StratumError.OTHER, "Line too long"))
             self.close()
             return
@@ -145,6 +139,23 @@ class Session(asyncio.Protocol):
         if self.transport is not None:
             self.closed = True
             self.transport.abort()
+
+    def check(self, now: float, idle_before: float, drain_before: float) -> None:
+        """Periodic (the gateway's sweep): close an idle or stuck-slow connection; let vardiff lower the
+        difficulty of a miner that has been silent too long."""
+        if self.closed:
+            return
+        if self.last_read < idle_before:
+            metrics.refused("idle_timeout")
+            self.abort()
+        elif self.write_paused_since and self.write_paused_since < drain_before:
+            metrics.refused("slow_client")
+            self.abort()
+        elif self.vardiff is not None:
+            new = self.vardiff.on_tick(now)
+            if new is not None:
+                self.set_difficulty(new)
+                self.flush()
 
     # -- dispatch --------------------------------------------------------------------------------
     def _handle(self, line: bytes) -> None:
@@ -191,7 +202,7 @@ class Session(asyncio.Protocol):
         self.write(
             p.result(
                 msg_id,
-                [[["mining.set_difficulty", sid], ["mining.notify", sid]], sid, self.gw.settings.extranonce2_size],
+                [[["mining.set_difficulty", sid], ["mining.notify", sid]], sid, self.port.extranonce2_size],
             )
         )
         if self.workers:
@@ -205,7 +216,7 @@ class Session(asyncio.Protocol):
             self.write(p.error(msg_id, StratumError.UNAUTHORIZED, f"Unauthorized worker: {exc}"))
             return
         assert isinstance(user, str)
-        self.workers[user] = Worker(ident.address, ident.worker, self.gw.bucket_of(ident.address))
+        self.workers[user] = Worker(ident.address, ident.worker, ident.coin, self.port.bucket_of(ident.address))
         wanted = requested_difficulty(params[1] if len(params) > 1 else None)
         self.write(p.result(msg_id, True))
         if wanted is not None and not self.mining:
@@ -229,7 +240,7 @@ class Session(asyncio.Protocol):
         if self.mining:
             return
         self.mining = True
-        self.vardiff = Vardiff(self.port.vardiff_policy, self.difficulty, self.gw.loop.time())
+        self.vardiff = Vardiff(self.port.vardiff_policy, self.difficulty, self.port.time())
         self.difficulty = self.vardiff.difficulty
         self.write(p.notification("mining.set_difficulty", [self.difficulty]))
         job = self.port.book.current
@@ -249,14 +260,14 @@ class Session(asyncio.Protocol):
             return
         self.difficulty = difficulty
         if self.vardiff is not None:
-            self.vardiff.reset(difficulty, self.gw.loop.time())
+            self.vardiff.reset(difficulty, self.port.time())
         self.write(p.notification("mining.set_difficulty", [difficulty]))
         job = self.port.book.current
         if job is not None:
             ntime = 1 + max((nt for j, _, nt in self.sent.values() if j is job), default=job.ntime)
-            if ntime > job.ntime + self.gw.ntime_future_s:
-                ntime = job.ntime + self.gw.ntime_future_s
-            alias = f"{next(JobBook._ids):x}"
+            if ntime > job.ntime + self.port.ntime_future_s:
+                ntime = job.ntime + self.port.ntime_future_s
+            alias = JobBook.new_id()
             self._remember(alias, job, ntime)
             params = job.notify_params(False)
             params[0], params[7] = alias, f"{ntime:08x}"
@@ -316,7 +327,7 @@ class Session(asyncio.Protocol):
         # the difficulty the job was announced with, or the current one if lower (never more)
         difficulty = min(sent[1], self.difficulty) if sent is not None else self.difficulty
         try:
-            if len(en2_hex) != self.gw.en2_hex_len:
+            if len(en2_hex) != port.en2_hex_len:
                 raise ValueError("extranonce2 size")
             en2 = bytes.fromhex(en2_hex)
             if len(ntime_hex) != 8 or len(nonce_hex) != 8:
@@ -326,7 +337,7 @@ class Session(asyncio.Protocol):
         except ValueError:
             self._reject(msg_id, StratumError.OTHER, "Malformed submit", "malformed", params, worker)
             return
-        if not job.ntime <= ntime <= job.ntime + self.gw.ntime_future_s:
+        if not job.ntime <= ntime <= job.ntime + port.ntime_future_s:
             self._reject(msg_id, StratumError.OTHER, "ntime out of range", "invalid", params, worker)
             return
         key = self.extranonce1 + en2 + bytes.fromhex(ntime_hex + nonce_hex)  # 16 bytes per share seen
@@ -338,10 +349,10 @@ class Session(asyncio.Protocol):
         if self.inflight >= MAX_INFLIGHT and not self.reading_paused and self.transport is not None:
             self.reading_paused = True
             self.transport.pause_reading()
-        port.verifier.add(
+        port.verify(
             PendingSubmit(
                 self, msg_id, job, self.extranonce1, en2, ntime, nonce, self._target_le(difficulty),
-                difficulty, 0, difficulty, worker.miner, worker.worker, worker.bucket, self.gw.loop.time(),
+                difficulty, 0, difficulty, worker, port.time(),
             )  # fmt: skip
         )
 
@@ -350,10 +361,12 @@ class Session(asyncio.Protocol):
         worker: Worker | None = None, job: Job | None = None,
     ) -> None:  # fmt: skip
         self.write(p.error(msg_id, code, message))
-        self.gw.record_rejected(self, worker, params, reason, job)
+        self.port.rejected(self, worker, params, reason, job)
 
-    def submit_done(self) -> None:
-        """One of this connection's submits got its verdict (called by the gateway)."""
+    def answer(self, line: bytes) -> None:
+        """One of this connection's submits got its verdict (from `verdicts.Verdicts`): queue the answer and
+        resume reading if the in-flight submits fell back under the limit."""
+        self._out.append(line)
         self.inflight -= 1
         if self.reading_paused and self.inflight < MAX_INFLIGHT // 2 and self.transport is not None:
             self.reading_paused = False

@@ -1,9 +1,11 @@
 """Settings of the Stratum V1 gateway: one frozen group, built by the composition root (which reads the
-environment). Every bad value fails at construction with the name of the field."""
+environment). Every bad value, cross-field ones included, fails at construction with `SettingsError`: one
+line naming the field."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from schemas.algorithms import Algorithm
 from schemas.config import SettingsError, require_positive
@@ -13,6 +15,12 @@ NBITS_REGTEST = 0x207FFFFF
 
 
 _positive = require_positive
+
+
+def _http_url(name: str, url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or url != url.strip():
+        raise SettingsError(f"{name} must be an http(s) URL such as http://127.0.0.1:8332/, got {url!r}")
 
 
 @dataclass(frozen=True)
@@ -32,18 +40,20 @@ class PortSettings:
     nbits: int
 
     def __post_init__(self) -> None:
-        prefix = f"stratum port {self.algorithm.wire}"
+        prefix = f"stratum.ports.{self.algorithm.wire}"
         if self.algorithm not in (Algorithm.SHA256D, Algorithm.SCRYPT):
-            raise SettingsError(f"{prefix}: algorithm must be sha256d or scrypt")
-        if not 0 <= self.port <= 65535:
-            raise SettingsError(f"{prefix}.port must be in 0..65535 (0: any free port), got {self.port}")
+            raise SettingsError(f"{prefix}.algorithm must be sha256d or scrypt")
+        if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
+            raise SettingsError(f"{prefix}.port must be in 0..65535 (0: any free port), got {self.port!r}")
         _positive(f"{prefix}.start_difficulty", self.start_difficulty)
         _positive(f"{prefix}.min_difficulty", self.min_difficulty)
         _positive(f"{prefix}.max_difficulty", self.max_difficulty)
         if not self.min_difficulty <= self.start_difficulty <= self.max_difficulty:
+            low = "min_difficulty" if self.min_difficulty > self.start_difficulty else "max_difficulty"
             raise SettingsError(
-                f"{prefix}: need min_difficulty <= start_difficulty <= max_difficulty, got "
-                f"{self.min_difficulty} / {self.start_difficulty} / {self.max_difficulty}"
+                f"{prefix}.{low}: need min_difficulty <= start_difficulty <= max_difficulty, got "
+                f"min_difficulty={self.min_difficulty}, start_difficulty={self.start_difficulty}, "
+                f"max_difficulty={self.max_difficulty}"
             )
         if not 0 < self.nbits <= 0xFFFFFFFF or (self.nbits >> 24) < 1 or (self.nbits & 0x00800000):
             raise SettingsError(f"{prefix}.nbits is not a valid compact target: {self.nbits:#x}")
@@ -60,8 +70,28 @@ def default_ports() -> tuple[PortSettings, ...]:
 
 
 @dataclass(frozen=True)
+class GetBlockTemplateSettings:
+    """A real node's JSON-RPC endpoint for `GetBlockTemplateJobSource` (one per algorithm)."""
+
+    url: str
+    username: str = ""
+    password: str = field(default="", repr=False)
+    timeout_s: float = 5.0
+    rules: tuple[str, ...] = ("segwit",)
+
+    def __post_init__(self) -> None:
+        _http_url("stratum.gbt.url", self.url)
+        _positive("stratum.gbt.timeout_s", self.timeout_s)
+
+
+@dataclass(frozen=True)
 class StratumSettings:
-    """All knobs of the gateway. Times are seconds unless the name says otherwise."""
+    """All knobs of the gateway. Times are seconds unless the name says otherwise.
+
+    Jobs come from the template generator unless `node_url` is set: then the port of `node_algorithm` mines
+    on that node's `getblocktemplate` (and found blocks go back with `submitblock`); any other port keeps
+    the template generator.
+    """
 
     ports: tuple[PortSettings, ...] = field(default_factory=default_ports)
     host: str = "127.0.0.1"  # loopback by default: opening to the world is an explicit choice
@@ -78,6 +108,11 @@ class StratumSettings:
     coinbase_tag: str = "/poolstream/"
     #: Output script of the template generator's coinbase (hex). Default: P2WPKH to a zero key hash.
     coinbase_script_hex: str = "0014" + "00" * 20
+    # a real node (getblocktemplate / submitblock over JSON-RPC); empty: the template generator
+    node_url: str = ""
+    node_user: str = ""
+    node_password: str = field(default="", repr=False)
+    node_algorithm: Algorithm = Algorithm.SHA256D  # the port the node serves (a Bitcoin node: sha256d)
     # safety
     max_line_bytes: int = 4096
     max_connections: int = 20_000
@@ -99,9 +134,16 @@ class StratumSettings:
     def __post_init__(self) -> None:
         if not self.ports:
             raise SettingsError("stratum.ports must list at least one port")
-        numbers = [p.port for p in self.ports if p.port]
-        if len(set(numbers)) != len(numbers):
-            raise SettingsError(f"stratum.ports: a port number is used twice: {numbers}")
+        algorithms: set[Algorithm] = set()
+        numbers: dict[int, Algorithm] = {}
+        for p in self.ports:
+            if p.algorithm in algorithms:
+                raise SettingsError(f"stratum.ports.{p.algorithm.wire}: the algorithm has two ports")
+            algorithms.add(p.algorithm)
+            other = numbers.get(p.port) if p.port else None  # 0 (any free port) may repeat
+            if other is not None:
+                raise SettingsError(f"stratum.ports.{p.algorithm.wire}.port: {p.port} is already the {other.wire} port")
+            numbers[p.port] = p.algorithm
         if not self.host:
             raise SettingsError("stratum.host must not be empty")
         if not 2 <= self.extranonce2_size <= 8:
@@ -131,6 +173,13 @@ class StratumSettings:
             raise SettingsError("stratum.coinbase_script_hex is not hex") from None
         if not 1 <= len(script) <= 10_000:
             raise SettingsError("stratum.coinbase_script_hex must hold 1..10000 bytes")
+        if self.node_url:
+            _http_url("stratum.node_url", self.node_url)
+            if not isinstance(self.node_algorithm, Algorithm) or self.node_algorithm not in algorithms:
+                name = self.node_algorithm.wire if isinstance(self.node_algorithm, Algorithm) else self.node_algorithm
+                raise SettingsError(f"stratum.node_algorithm: no {name} port is configured for the node")
+        elif self.node_user or self.node_password:
+            raise SettingsError("stratum.node_user and stratum.node_password need stratum.node_url")
 
     def port_for(self, algorithm: Algorithm) -> PortSettings:
         for p in self.ports:
@@ -138,18 +187,10 @@ class StratumSettings:
                 return p
         raise KeyError(algorithm)
 
+    @property
+    def node(self) -> GetBlockTemplateSettings | None:
+        """The node's endpoint if `node_url` is set."""
+        if not self.node_url:
+            return None
+        return GetBlockTemplateSettings(self.node_url, self.node_user, self.node_password)
 
-@dataclass(frozen=True)
-class GetBlockTemplateSettings:
-    """A real node's JSON-RPC endpoint for `GetBlockTemplateJobSource` (one per algorithm)."""
-
-    url: str
-    username: str = ""
-    password: str = ""
-    timeout_s: float = 5.0
-    rules: tuple[str, ...] = ("segwit",)
-
-    def __post_init__(self) -> None:
-        if not self.url.startswith(("http://", "https://")):
-            raise SettingsError(f"stratum.gbt.url must be an http(s) URL, got {self.url!r}")
-        _positive("stratum.gbt.timeout_s", self.timeout_s)

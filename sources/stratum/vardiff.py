@@ -1,7 +1,8 @@
 """Variable difficulty for one connection: steer the share interval toward a target (MiningCore style).
 
-Pure and clock-free: callers pass the time in seconds (monotonic). The gateway applies a new difficulty by
-sending `mining.set_difficulty` followed by a `mining.notify`, so it takes effect at the next job.
+Pure and clock-free: callers pass the time in seconds (monotonic). Shares are counted by the verdicts of
+the connection's submits, silence by the gateway's sweep; the session applies a new difficulty by sending
+`mining.set_difficulty` followed by a `mining.notify` under a fresh job_id, so it takes effect at once.
 """
 
 from __future__ import annotations

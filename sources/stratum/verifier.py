@@ -17,22 +17,24 @@ from numpy.typing import NDArray
 
 from kernels.stratum_header import verify_submits
 from kernels.targets import meets_target_rows
+from sources.stratum.identity import Worker
 from sources.stratum.jobs import Job
 
 
 class PendingSubmit:
-    """A syntactically valid, non-duplicate submit waiting for its hash. `target_le` is the target the share
-    must meet: that of the difficulty its job_id was announced with on the connection, or of the current
-    difficulty if lower. `strict_target` (0: unused) allows crediting a second, higher difficulty."""
+    """A syntactically valid, non-duplicate submit waiting for its hash. `owner` is the connection that sent
+    it (a `contracts.Connection`: its verdict goes back there), `worker` the authorized `Worker` it names.
+    `target_le` is the target the share must meet: that of the difficulty its job_id was announced with on
+    the connection, or of the current difficulty if lower. `strict_target` (0: unused) allows crediting a
+    second, higher difficulty."""
 
     __slots__ = ("owner", "msg_id", "job", "extranonce1", "extranonce2", "coinbase", "ntime", "nonce", "target_le",
-                 "difficulty", "strict_target", "fallback_difficulty", "miner", "worker", "bucket",
-                 "received")
+                 "difficulty", "strict_target", "fallback_difficulty", "worker", "received")
 
     def __init__(
         self, owner: Any, msg_id: Any, job: Job, extranonce1: bytes, extranonce2: bytes, ntime: int, nonce: int,
-        target_le: bytes, difficulty: float, strict_target: int, fallback_difficulty: float, miner: str,
-        worker: str, bucket: int, received: float,
+        target_le: bytes, difficulty: float, strict_target: int, fallback_difficulty: float, worker: Worker,
+        received: float,
     ) -> None:  # fmt: skip
         self.owner = owner
         self.msg_id = msg_id
@@ -46,9 +48,7 @@ class PendingSubmit:
         self.difficulty = difficulty  # credited when the hash meets strict_target
         self.strict_target = strict_target  # 0: no fallback, target_le is the only target
         self.fallback_difficulty = fallback_difficulty  # credited when it meets only target_le
-        self.miner = miner
         self.worker = worker
-        self.bucket = bucket
         self.received = received
 
 

@@ -8,10 +8,12 @@ import asyncio
 import dataclasses
 import hashlib
 import json
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from bus.config import client_config
@@ -19,6 +21,7 @@ from bus.publisher import Publisher, PublisherSettings
 from schemas.algorithms import Algorithm
 from schemas.block import decode_block
 from schemas.clock import SystemClock
+from schemas.config import SettingsError
 from schemas.share import Share, batch_to_shares, decode_message
 from schemas.topics import TopicNames
 from sources.stratum import JobSource, PortSettings, StratumGateway, StratumSettings, serve
@@ -27,6 +30,7 @@ from tests.conftest import unique
 DIFF1 = {"sha256d": 0xFFFF << 208, "scrypt": 0xFFFF << 224}
 BTC_ADDR = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
 LTC_ADDR = "ltc1qg82tf9d5vj6h0w0qx6qnnnhjz8l3t05czh5d6a"
+DOGE_ADDR = "DH5yaieqoZN36fDVciNyRueRGvGLR3mr7L"
 SHA_DIFF = 2.0**-20  # target ~2^244: one sha256d hash in 4096 meets it
 SCRYPT_DIFF = 2.0**-12  # target ~2^252: one scrypt hash in 16
 
@@ -269,11 +273,13 @@ def test_real_shares_accepted_and_bad_ones_rejected_with_codes(kafka: str, topic
         assert results == sorted(["accepted"] * 3 + ["duplicate", "low_difficulty", "invalid", "malformed"]), results
         for s in mine:
             assert s.worker == "rig1" and s.ip == "127.0.0.1" and s.hardware == "cpu"
+            assert s.coin == ("BTC" if alg == "sha256d" else "LTC")  # rejected ones too: the worker is known
         accepted = [s for s in mine if s.result == "accepted"]
         assert all(s.difficulty == diff and s.network_difficulty > 0 and s.job_id for s in accepted)
         assert {s.extranonce2 for s in accepted} == {f"{i:08x}" for i in range(3)}
     unauthorized = [s for s in shares if s.result == "unauthorized"]
     assert len(unauthorized) == 3 and sum(s.worker == "other" for s in unauthorized) == 2
+    assert all(s.coin == "" for s in unauthorized)  # never authorized: no coin
 
     jobs = [json.loads(v) for v in consume(kafka, topics.jobs, lambda msgs: len(msgs) >= 2)]
     assert {j["algorithm"] for j in jobs} == {"sha256d", "scrypt"}
@@ -305,10 +311,12 @@ def test_block_candidate_published_and_clean_job_follows(kafka: str, topics: Top
     assert len(blocks) == 1
     b = blocks[0]
     assert b.miner == BTC_ADDR and b.worker == "rig9" and b.status == "found" and b.algorithm == "sha256d"
+    assert b.coin == "BTC"
     header = bytes.fromhex(b.header_hex)
     assert sha256d(header)[::-1].hex() == b.hash and b.height == 840_000 and b.reward > 0
     shares = shares_on(kafka, topics, expect=2)
     assert sorted(s.result for s in shares) == ["accepted", "stale"]
+    assert {s.coin for s in shares} == {"BTC"}
 
 
 def test_vardiff_raises_difficulty_then_notifies(kafka: str, topics: TopicNames) -> None:
@@ -446,3 +454,57 @@ def test_connection_limits_idle_timeout_and_ban(kafka: str, topics: TopicNames) 
         assert await again.closed(2.0)
 
     run_gateway(kafka, topics, cfg, body)
+
+
+def test_coin_of_the_authorized_address_is_in_every_share(kafka: str, topics: TopicNames) -> None:
+    """Dogecoin and Litecoin rigs share the scrypt port; each share (accepted or not) carries its coin."""
+
+    async def body(gw: StratumGateway) -> None:
+        port = gw.port(Algorithm.SCRYPT)
+        for addr in (DOGE_ADDR, LTC_ADDR):
+            m = await Miner.connect(port)
+            user = f"{addr}.rig"
+            work = await m.login(user)  # a DOGE address authorizes on the scrypt port
+            nonce = find_nonce("scrypt", work, m.en1, "00" * 4, SCRYPT_DIFF)
+            assert (await m.submit(user, work, "00" * 4, nonce))["result"] is True
+            assert error_code(await m.submit(user, work, "00" * 4, nonce)) == 22  # duplicate: rejected early
+            bad = find_nonce("scrypt", work, m.en1, "01" * 4, SCRYPT_DIFF, good=False)
+            assert error_code(await m.submit(user, work, "01" * 4, bad)) == 23  # low difficulty: after hashing
+            m.close()
+        m = await Miner.connect(gw.port(Algorithm.SHA256D))
+        await m.call("mining.subscribe", ["cpuminer/2.5.1"])
+        assert error_code(await m.call("mining.authorize", [f"{DOGE_ADDR}.rig", "x"])) == 24  # not sha256d
+        m.close()
+
+    run_gateway(kafka, topics, settings(), body)
+    shares = shares_on(kafka, topics, expect=6)
+    assert len(shares) == 6
+    for addr, coin in ((DOGE_ADDR, "DOGE"), (LTC_ADDR, "LTC")):
+        mine = [s for s in shares if s.miner == addr]
+        assert sorted(s.result for s in mine) == ["accepted", "duplicate", "low_difficulty"]
+        assert {s.coin for s in mine} == {coin} and {s.algorithm for s in mine} == {"scrypt"}
+
+
+def test_port_in_use_is_one_line_naming_the_variable(kafka: str, topics: TopicNames) -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    number = taken.getsockname()[1]
+    cfg = settings()
+    cfg = dataclasses.replace(cfg, ports=(dataclasses.replace(cfg.ports[1], port=number),))
+
+    async def main() -> None:
+        pub = Publisher(PublisherSettings(kafka))
+        try:
+            with pytest.raises(SettingsError) as caught:
+                await serve(cfg, pub, topics, SystemClock())
+        finally:
+            pub.close()
+        message = str(caught.value)
+        assert f"port {number}" in message and "in use" in message and "STRATUM_SCRYPT_PORT" in message
+        assert "\n" not in message
+
+    try:
+        asyncio.run(main())
+    finally:
+        taken.close()

@@ -4,6 +4,7 @@ the node's transactions, and a solved share goes back as a full block through `s
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import threading
@@ -17,7 +18,15 @@ import pytest
 from schemas.algorithms import Algorithm
 from schemas.topics import TopicNames
 from sources.stratum import GetBlockTemplateJobSource, GetBlockTemplateSettings, NodeError, StratumGateway
-from tests.integration.test_stratum_gateway import SHA_DIFF, Miner, find_nonce, run_gateway, settings
+from tests.integration.test_stratum_gateway import (
+    LTC_ADDR,
+    SCRYPT_DIFF,
+    SHA_DIFF,
+    Miner,
+    find_nonce,
+    run_gateway,
+    settings,
+)
 
 ADDR = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
 
@@ -37,12 +46,14 @@ class FakeNode:
 
     def __init__(self) -> None:
         self.blocks: list[str] = []
+        self.auth: set[str | None] = set()  # Authorization headers seen
         self.fail = False
         node = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                node.auth.add(self.headers.get("Authorization"))
                 result: Any = None
                 error: Any = None
                 if node.fail:
@@ -124,3 +135,31 @@ def test_share_meeting_network_target_is_submitted_as_a_block(
     assert block[81 : 81 + len(witness)] == witness
     assert block[81 + len(witness) :].hex() == "".join(TX_DATA)
     assert bytes.fromhex(COMMITMENT) in legacy  # the witness commitment output is in the coinbase
+
+
+def test_node_url_in_settings_makes_serve_mine_on_the_node(kafka: str, topics: TopicNames, node: FakeNode) -> None:
+    """`serve()` without a job source: `node_url` puts the sha256d port on the node's templates (with the
+    node's credentials); the scrypt port, which no node serves, keeps the template generator."""
+    cfg = settings(node_url=node.url, node_user="pool", node_password="s3cret")
+
+    async def body(gw: StratumGateway) -> None:
+        m = await Miner.connect(gw.port(Algorithm.SHA256D))
+        work = await m.login(f"{ADDR}.rig")
+        assert work.branch[0] == TXIDS[0].hex() and int(work.nbits, 16) == 0x207FFFFF  # the node's template
+        nonce = find_nonce("sha256d", work, m.en1, "00" * 4, SHA_DIFF)
+        assert (await m.submit(f"{ADDR}.rig", work, "00" * 4, nonce))["result"] is True
+        for _ in range(100):
+            if node.blocks:
+                break
+            await asyncio.sleep(0.02)
+        m.close()
+        s = await Miner.connect(gw.port(Algorithm.SCRYPT))
+        work = await s.login(f"{LTC_ADDR}.rig")
+        assert work.branch[0] != TXIDS[0].hex() and int(work.nbits, 16) == 0x1E0FFFF0  # the generator's
+        nonce = find_nonce("scrypt", work, s.en1, "00" * 4, SCRYPT_DIFF)
+        assert (await s.submit(f"{LTC_ADDR}.rig", work, "00" * 4, nonce))["result"] is True
+        s.close()
+
+    run_gateway(kafka, topics, cfg, body)
+    assert len(node.blocks) == 1  # the share met the node's (regtest) target: submitted as a block
+    assert node.auth == {"Basic " + base64.b64encode(b"pool:s3cret").decode()}

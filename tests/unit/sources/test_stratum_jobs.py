@@ -12,6 +12,7 @@ from pathlib import Path
 from schemas.algorithms import Algorithm
 from schemas.clock import FixedClock
 from sources.stratum import coinbase as cb
+from sources.stratum.identity import Worker
 from sources.stratum.jobbook import JobBook
 from sources.stratum.jobs import CoinbasePolicy, build_job
 from sources.stratum.settings import StratumSettings
@@ -102,8 +103,8 @@ def test_verify_batch_matches_hashlib() -> None:
             job = jobs[i % 3]
             target = rng.choice([1 << 255, 1 << 250, (1 << 256) - 1, 1 << 100])
             items.append(PendingSubmit(None, i, job, rng.randbytes(4), rng.randbytes(4), job.ntime + i,
-                                       rng.getrandbits(32), target.to_bytes(32, "little"), 1.0, 0, 1.0, "m", "w",
-                                       0, 0.0))  # fmt: skip
+                                       rng.getrandbits(32), target.to_bytes(32, "little"), 1.0, 0, 1.0,
+                                       Worker("m", "w", "BTC", 0), 0.0))  # fmt: skip
             limits.append(target)
         res = verify_batch(name, items)
         for i, it in enumerate(items):

@@ -44,3 +44,45 @@ def test_port_checks() -> None:
         PortSettings(Algorithm.ETHASH, 1, start_difficulty=1, min_difficulty=1, max_difficulty=2, nbits=0x1D00FFFF)
     with pytest.raises(SettingsError, match="url"):
         GetBlockTemplateSettings("localhost:8332")
+
+
+def _port(alg: Algorithm, number: int) -> PortSettings:
+    return PortSettings(alg, number, start_difficulty=1, min_difficulty=1, max_difficulty=2, nbits=0x1D00FFFF)
+
+
+@pytest.mark.parametrize(
+    ("build", "named"),
+    [
+        (lambda: StratumSettings(ports=(_port(Algorithm.SHA256D, 3333), _port(Algorithm.SCRYPT, 3333))),
+         "stratum.ports.scrypt.port"),
+        (lambda: StratumSettings(ports=(_port(Algorithm.SHA256D, 3333), _port(Algorithm.SHA256D, 3334))),
+         "stratum.ports.sha256d"),
+        (lambda: PortSettings(Algorithm.SCRYPT, 3337, start_difficulty=0.5, min_difficulty=2, max_difficulty=9,
+                              nbits=0x1E0FFFF0), "stratum.ports.scrypt.min_difficulty"),
+        (lambda: PortSettings(Algorithm.SCRYPT, 3337, start_difficulty=5, min_difficulty=2, max_difficulty=3,
+                              nbits=0x1E0FFFF0), "stratum.ports.scrypt.max_difficulty"),
+        (lambda: StratumSettings(node_url="localhost:8332"), "stratum.node_url"),
+        (lambda: StratumSettings(node_url="http://"), "stratum.node_url"),
+        (lambda: StratumSettings(node_user="rpc"), "stratum.node_url"),
+        (lambda: StratumSettings(ports=(_port(Algorithm.SCRYPT, 3337),), node_url="http://127.0.0.1:8332/"),
+         "stratum.node_algorithm"),
+    ],
+)
+def test_cross_field_errors_are_one_settings_error_line(build: object, named: str) -> None:
+    assert callable(build)
+    with pytest.raises(SettingsError) as caught:
+        build()
+    assert named in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_port_zero_may_repeat() -> None:
+    s = StratumSettings(ports=(_port(Algorithm.SHA256D, 0), _port(Algorithm.SCRYPT, 0)))
+    assert [p.port for p in s.ports] == [0, 0]
+
+
+def test_node_settings() -> None:
+    assert StratumSettings().node is None
+    s = StratumSettings(node_url="https://node.example:8332/", node_user="rpc", node_password="s3cret",
+                        node_algorithm=Algorithm.SHA256D)
+    assert s.node == GetBlockTemplateSettings("https://node.example:8332/", "rpc", "s3cret")
+    assert "s3cret" not in repr(s) and "s3cret" not in repr(s.node)
