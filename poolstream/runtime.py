@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -32,6 +33,7 @@ from jobs.scheduler import create_scheduler
 from poolstream.broker import BrokerSettings, EmbeddedBroker
 from poolstream.settings import Settings
 from schemas.clock import SystemClock
+from schemas.config import SettingsError
 from sinks.blocks import BlockWriter
 from sinks.client import connect, first_line, redact
 from sinks.migrate import migrate
@@ -212,12 +214,30 @@ def prepare(settings: Settings, bootstrap: str) -> Client:
     return client
 
 
+def ports_free(settings: Settings, *, stratum: bool) -> None:
+    """Refuse to start, in one line naming the variable, when a port poolstream would listen on is taken
+    (found before anything starts, instead of as a failed start deep inside the server)."""
+    wanted = [(settings.api.host, settings.api.port, "API_PORT")]
+    if stratum:
+        wanted += [(settings.stratum.host, p.port, f"STRATUM_{p.algorithm.wire.upper()}_PORT")
+                   for p in settings.stratum.ports if p.port]
+    for host, port, variable in wanted:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((host, port))
+            except OSError as exc:
+                raise SettingsError(f"port {port} on {host} is not available ({exc.strerror}): "
+                                    f"choose another with {variable}") from None
+
+
 def run(settings: Settings, *, stratum: bool | None = None) -> None:
     """Everything in one process (the `make run` default)."""
+    with_stratum = settings.run.stratum_enabled if stratum is None else stratum
+    ports_free(settings, stratum=with_stratum)
     with broker_for(settings) as bootstrap:
         client = prepare(settings, bootstrap)
-        app = build_app(settings, bootstrap, client, agents=True, scheduler=True,
-                        stratum=settings.run.stratum_enabled if stratum is None else stratum)
+        app = build_app(settings, bootstrap, client, agents=True, scheduler=True, stratum=with_stratum)
         try:
             serve_api(settings, app)
         finally:

@@ -21,6 +21,7 @@ from typing import Any
 from api.settings import ApiSettings
 from bus.publisher import PublisherSettings
 from bus.settings import KafkaSettings
+from schemas.algorithms import Algorithm
 from schemas.config import VERSION, SettingsError
 from schemas.topics import TopicNames
 from sinks.client import ClickHouseSettings
@@ -117,6 +118,10 @@ def _log_level(raw: object) -> str:
     return value
 
 
+def _algorithm(raw: object) -> Algorithm:
+    return raw if isinstance(raw, Algorithm) else Algorithm.parse(str(raw))
+
+
 def _not_empty(raw: object) -> str:
     value = _text(raw)
     if not value:
@@ -161,6 +166,7 @@ VARIABLES: tuple[Variable, ...] = (
     _var("STRATUM_NODE_URL", _text, "stratum.node_url", help="a node's JSON-RPC URL: jobs from getblocktemplate"),
     _var("STRATUM_NODE_USER", _text, "stratum.node_user"),
     _var("STRATUM_NODE_PASSWORD", _text, "stratum.node_password"),
+    _var("STRATUM_NODE_ALGORITHM", _algorithm, "stratum.node_algorithm", help="the port the node serves"),
     _var("STRATUM_SHA256D_PORT", _port, "port.sha256d-port"),
     _var("STRATUM_SHA256D_DIFFICULTY", _positive, "port.sha256d-start_difficulty"),
     _var("STRATUM_SHA256D_MIN_DIFFICULTY", _positive, "port.sha256d-min_difficulty"),

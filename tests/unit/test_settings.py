@@ -41,6 +41,13 @@ def test_environment_reaches_every_group_once() -> None:
     assert s.stream("b:1") == dataclasses.replace(s.streams, bootstrap="b:1")
 
 
+def test_node_settings_reach_the_gateway() -> None:
+    s = load({"STRATUM_NODE_URL": "http://127.0.0.1:9332", "STRATUM_NODE_USER": "rpc",
+              "STRATUM_NODE_PASSWORD": "secret", "STRATUM_NODE_ALGORITHM": "scrypt"})
+    assert s.stratum.node is not None and s.stratum.node.url == "http://127.0.0.1:9332"
+    assert s.stratum.node_algorithm is Algorithm.SCRYPT and "secret" not in repr(s)
+
+
 def test_overrides_win_over_the_environment() -> None:
     s = load({"STRATUM_SHA256D_DIFFICULTY": "1"}, stratum_sha256d_difficulty=0.001)
     assert s.stratum.port_for(Algorithm.SHA256D).start_difficulty == 0.001
@@ -57,6 +64,9 @@ def test_overrides_win_over_the_environment() -> None:
         ({"CLICKHOUSE_DATABASE": "1db"}, "CLICKHOUSE_DATABASE"),
         ({"STRATUM_ENABLED": "maybe"}, "STRATUM_ENABLED"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
+        ({"STRATUM_NODE_ALGORITHM": "x11"}, "STRATUM_NODE_ALGORITHM"),
+        ({"STRATUM_NODE_URL": "ftp://node"}, "STRATUM_NODE_URL"),
+        ({"STRATUM_NODE_USER": "rpc"}, "STRATUM_NODE_USER"),
         ({"STRATUM_SHA256D_PORT": "3337"}, "STRATUM_SHA256D_PORT"),  # the scrypt port's default
         ({"STRATUM_SCRYPT_MIN_DIFFICULTY": "2", "STRATUM_SCRYPT_DIFFICULTY": "1"}, "STRATUM_SCRYPT_MIN_DIFFICULTY"),
     ],
@@ -107,3 +117,17 @@ def test_simulate_warns_when_duration_exceeds_share_max_past(monkeypatch: pytest
     with pytest.raises(SystemExit):
         main(["simulate", "--duration", "600"])
     assert "SHARE_MAX_PAST_S" not in capsys.readouterr().err
+
+
+def test_run_refuses_a_taken_port_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as exited:
+            main(["run", "--scrypt-port", str(port)])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "STRATUM_SCRYPT_PORT" in err and str(port) in err and "\n" not in err
