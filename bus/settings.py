@@ -15,6 +15,7 @@ class KafkaSettings:
     topic_prefix: str = ""
     partitions: int = 4
     embedded_port: int = 19092
+    embedded_dir: str = "./data/broker"  # pidfile and log of the embedded broker (it outlives `poolstream run`)
 
     def __post_init__(self) -> None:
         if not 1 <= self.partitions <= 1024:

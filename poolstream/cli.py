@@ -62,6 +62,29 @@ def cmd_stratum(settings: Settings, args: argparse.Namespace) -> None:
     main(settings.stratum, settings.publisher(settings.kafka.bootstrap), settings.topics)
 
 
+def cmd_broker(settings: Settings, args: argparse.Namespace) -> None:
+    from poolstream import broker_service
+
+    directory = Path(args.dir or settings.kafka.embedded_dir)
+    if args.stop:
+        stopped = broker_service.stop(directory)
+        print("embedded broker stopped" if stopped else f"no embedded broker running for {directory}")
+        return
+    if args.status:
+        record = broker_service.read_record(directory)
+        print(f"embedded broker on {record.bootstrap} (pid {record.pid})" if record
+              else f"no embedded broker running for {directory}")
+        return
+    if not settings.kafka.embedded:
+        raise SettingsError("KAFKA_BOOTSTRAP is set: poolstream uses that broker, not an embedded one")
+    record = broker_service.read_record(directory)
+    if record is not None:
+        raise SettingsError(f"an embedded broker already runs for {directory} on {record.bootstrap} "
+                            f"(pid {record.pid}); `poolstream broker --stop` stops it")
+    broker_service.serve(directory, args.port if args.port is not None else settings.kafka.embedded_port)
+    exit_now(0)
+
+
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
     from poolstream.runtime import open_clickhouse
 
@@ -142,6 +165,13 @@ def parser() -> argparse.ArgumentParser:
     stratum = sub.add_parser("stratum", help="the Stratum V1 gateway only (needs KAFKA_BOOTSTRAP)")
     add_stratum_options(stratum)
     stratum.set_defaults(func=cmd_stratum)
+    broker = sub.add_parser("broker", help="the embedded Kafka-protocol broker in the foreground "
+                            "(`poolstream run` starts or reuses it by itself)")
+    broker.add_argument("--port", type=int, help="listen port (default EMBEDDED_BROKER_PORT)")
+    broker.add_argument("--dir", help="pidfile and log directory (default EMBEDDED_BROKER_DIR)")
+    broker.add_argument("--stop", action="store_true", help="stop the running embedded broker")
+    broker.add_argument("--status", action="store_true", help="say whether it runs, and where")
+    broker.set_defaults(func=cmd_broker)
     sub.add_parser("migrate", help="apply ClickHouse migrations and exit").set_defaults(func=cmd_migrate)
     sim = sub.add_parser("simulate", help="produce a simulated fleet's shares to a running system")
     sim.add_argument("--miners", type=int, default=10)

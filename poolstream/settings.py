@@ -149,6 +149,7 @@ VARIABLES: tuple[Variable, ...] = (
     _var("KAFKA_TOPIC_PREFIX", _text, "kafka.topic_prefix"),
     _var("KAFKA_PARTITIONS", _at_least(1), "kafka.partitions", "stream.partitions", "stratum.share_partitions"),
     _var("EMBEDDED_BROKER_PORT", _port, "kafka.embedded_port"),
+    _var("EMBEDDED_BROKER_DIR", _not_empty, "kafka.embedded_dir"),
     _var("CLICKHOUSE_DSN", _not_empty, "clickhouse.dsn"),
     _var("CLICKHOUSE_DATABASE", _identifier, "clickhouse.database"),
     _var("SHARES_TTL_DAYS", _at_least(1), "clickhouse.shares_ttl_days"),
