@@ -247,7 +247,7 @@ def _names_for(group: str, raw: Mapping[str, object]) -> str:
     return ", ".join([n for n in mine if n in raw] or mine)
 
 
-def load(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+def load(environ: Mapping[str, str] | None = None, /, **overrides: object) -> Settings:
     """Read the environment (plus `overrides`, e.g. from CLI flags, keyed by variable name in any case) into
     `Settings`, or raise `SettingsError` with one line naming the bad variable."""
     raw = _raw_values(os.environ if environ is None else environ, overrides)
