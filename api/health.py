@@ -5,7 +5,10 @@
 group's committed offset; a partition the group never committed counts high - low (everything retained is
 still to be read). It only reads offsets: it never subscribes, joins the group or commits. Every blocking
 call runs in a worker thread. The lag is also exported as the gauge `poolstream_consumer_lag{topic}`.
-`ok` is broker and ClickHouse reachable; lag is information, not a failure.
+`ok` is broker and ClickHouse reachable and every agent well. An agent (read through `AgentsView`, which
+the composition root fills with the stream agents' statuses; api does not import streams) is unwell when it
+is dead, failing (a step is being retried) or stopped, or stalled: it has completed no batch for
+`stall_after_s` while its topic has consumer lag. Lag alone is information, not a failure.
 """
 
 from __future__ import annotations
@@ -41,11 +44,63 @@ class TopicLag(msgspec.Struct, frozen=True, kw_only=True):
     error: str | None = None
 
 
+class AgentHealth(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    ok: bool
+    state: str  # starting, running, failing, dead, stopped
+    seconds_since_progress: float  # since the agent last completed a batch (or started)
+    error: str | None = None
+
+
 class HealthReport(msgspec.Struct, frozen=True, kw_only=True):
     ok: bool
     kafka: ComponentHealth
     clickhouse: ComponentHealth
     consumer_lag: list[TopicLag]
+    agents: list[AgentHealth] = msgspec.field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        """One phrase per failing part, for the 503 message."""
+        down = [name for name, part in (("kafka", self.kafka), ("clickhouse", self.clickhouse)) if not part.ok]
+        out = [f"{', '.join(down)} down"] if down else []
+        return out + [f"agent {a.name} {a.error}" for a in self.agents if not a.ok]
+
+
+class AgentView(Protocol):
+    """What the probe reads of one agent (`streams.supervision.AgentStatus` is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def reason(self) -> str | None: ...
+
+    @property
+    def seconds_since_progress(self) -> float: ...
+
+
+class AgentsView(Protocol):
+    def agents(self) -> Sequence[AgentView]: ...
+
+
+_UNWELL_STATES = ("failing", "dead", "stopped")
+
+
+def agent_health(agent: AgentView, lag: int | None, stall_after_s: float) -> AgentHealth:
+    """An agent's health: its own state, or stalled (no batch for `stall_after_s` while `lag` > 0)."""
+    state, idle = str(agent.state), round(agent.seconds_since_progress, 3)
+    error: str | None = None
+    if state in _UNWELL_STATES:
+        error = f"{state}: {agent.reason}" if agent.reason else state
+    elif lag and idle > stall_after_s:
+        error = f"stalled: no batch completed for {idle:.0f}s while {lag} message(s) wait on {agent.topic}"
+    return AgentHealth(name=agent.name, ok=error is None, state=state, seconds_since_progress=idle, error=error)
 
 
 @runtime_checkable
@@ -62,12 +117,16 @@ class KafkaClickHouseProbe:
         topics: Sequence[str],
         clickhouse: Client,
         timeout: float = 2.0,
+        agents: AgentsView | None = None,
+        stall_after_s: float = 30.0,
     ) -> None:
         self._bootstrap = bootstrap
         self._group_id = group_id
         self._topics = tuple(topics)
         self._clickhouse = clickhouse
         self._timeout = timeout
+        self._agents = agents
+        self._stall_after_s = stall_after_s
 
     async def check(self) -> HealthReport:
         kafka, clickhouse = await asyncio.gather(
@@ -80,8 +139,12 @@ class KafkaClickHouseProbe:
         for lag in lags:
             if lag.lag is not None:
                 CONSUMER_LAG.labels(topic=lag.topic).set(lag.lag)
+        by_topic = {lag.topic: lag.lag for lag in lags}
+        agents = [agent_health(a, by_topic.get(a.topic), self._stall_after_s)
+                  for a in (self._agents.agents() if self._agents is not None else ())]
         return HealthReport(
-            ok=kafka.ok and clickhouse.ok, kafka=kafka, clickhouse=clickhouse, consumer_lag=lags
+            ok=kafka.ok and clickhouse.ok and all(a.ok for a in agents), kafka=kafka, clickhouse=clickhouse,
+            consumer_lag=lags, agents=agents,
         )
 
     def _list_topics(self) -> None:

@@ -391,9 +391,7 @@ class Stages:
         return timed
 
     def attach(self, ingest: Any) -> None:
-        import streams.shares
-
-        streams.shares.decode_all = self.wrap("decode", streams.shares.decode_all)
+        ingest.decode = self.wrap("decode", ingest.decode)
         ingest.preparer.prepare = self.wrap("prepare", ingest.preparer.prepare)
         ingest.writer.write = self.wrap("insert", ingest.writer.write)
 
@@ -573,6 +571,7 @@ class Run:
                 if simulator.is_alive():
                     simulator.kill()
                 probes.stop()
+        await ingest.runtime.stored()
         await asyncio.to_thread(ingest.dead_letters.close)
         ingest.writer.close()
         result.produced = int(shared.produced.value)

@@ -3,8 +3,9 @@
 One process, one event loop: uvicorn serves the Litestar API, and the Faust worker, the scheduler and the
 Stratum gateway start and stop inside its lifespan (chDB allows one process per data directory). SIGINT or
 SIGTERM stops uvicorn, which unwinds the lifespans in reverse: gateway closed and its producer flushed,
-scheduler stopped, Faust agents stopped (a batch not yet durable is not acked, so it is replayed — never
-lost, never doubled), then the embedded broker child is terminated.
+scheduler stopped, Faust agents stopped within DRAIN_S + AGENTS_STOP_S (the write in flight finishes; a batch
+not yet durable is not acked, so it is replayed — never lost, never doubled), then the embedded broker child
+is terminated.
 """
 
 from __future__ import annotations
@@ -41,8 +42,11 @@ from sinks.shares import ShareWriter
 from streams.app import create_faust_app
 from streams.blocks import attach_blocks
 from streams.shares import ShareIngest, attach
+from streams.supervision import AgentBoard
 
 log = logging.getLogger("poolstream")
+DRAIN_S = 2.0  # at stop, the agents store what the stopped sources published, for at most this long ...
+AGENTS_STOP_S = 1.5  # ... then Faust stops consuming (its in-flight write finishes; unacked is replayed)
 T = TypeVar("T")
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
@@ -97,25 +101,34 @@ def require_server_clickhouse(settings: Settings, component: str) -> None:
         )
 
 
-def faust_lifespan(settings: Settings, bootstrap: str, client: Client) -> Lifespan:
+def faust_lifespan(settings: Settings, bootstrap: str, client: Client, board: AgentBoard) -> Lifespan:
     stream_settings = settings.stream(bootstrap)
     app = create_faust_app(stream_settings)
     ingest = ShareIngest(stream_settings, settings.topics, ShareWriter(client),
-                         Publisher(settings.publisher(bootstrap)), SystemClock())
+                         Publisher(settings.publisher(bootstrap)), SystemClock(),
+                         status=board.add("shares", settings.topics.shares))
     attach(app, ingest)
-    attach_blocks(app, stream_settings, settings.topics, BlockWriter(client), ingest.dead_letters)
+    blocks = attach_blocks(app, stream_settings, settings.topics, BlockWriter(client), ingest.dead_letters,
+                           status=board.add("blocks", settings.topics.blocks))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         ingest.topic_ids[settings.topics.shares] = await asyncio.to_thread(topic_id, bootstrap, settings.topics.shares)
         await asyncio.to_thread(ingest.restore)
-        async with faust_app_running(app, stop_timeout=30):
-            say(f"share agent consuming {settings.topics.shares} as group {stream_settings.app_id}")
-            yield
-            await ingest.drained()
+        stopping = 0.0
+        try:
+            async with faust_app_running(app, stop_timeout=AGENTS_STOP_S):
+                say(f"share agent consuming {settings.topics.shares} as group {stream_settings.app_id}")
+                yield
+                # The stop is bounded (DRAIN_S + AGENTS_STOP_S): nothing is lost, what is not acked is replayed.
+                stopping = time.monotonic()
+                await ingest.drained(timeout_s=DRAIN_S)
+        except TimeoutError:
+            say(f"agents not stopped within {AGENTS_STOP_S:.1f}s; unacknowledged messages are replayed at the next start")
+        await asyncio.gather(ingest.runtime.stored(), blocks.stored())  # the write in flight finishes
         ingest.writer.close()
         await asyncio.to_thread(ingest.dead_letters.close)
-        say("share agent stopped")
+        say(f"share agent stopped ({time.monotonic() - stopping:.1f}s)")
 
     return lifespan
 
@@ -194,11 +207,13 @@ def serve_api(settings: Settings, app: Litestar) -> None:
 
 def build_app(settings: Settings, bootstrap: str, client: Client, *, agents: bool, scheduler: bool,
               stratum: bool) -> Litestar:
+    board = AgentBoard()  # the agents' statuses, read by the health probe
     probe = KafkaClickHouseProbe(bootstrap=bootstrap, group_id=settings.streams.app_id,
-                                 topics=[settings.topics.shares], clickhouse=client)
+                                 topics=[settings.topics.shares, settings.topics.blocks], clickhouse=client,
+                                 agents=board)
     lifespans: list[Lifespan] = []
     if agents:
-        lifespans.append(faust_lifespan(settings, bootstrap, client))
+        lifespans.append(faust_lifespan(settings, bootstrap, client, board))
     if scheduler:
         lifespans.append(scheduler_lifespan(probe))
     if stratum:

@@ -1,7 +1,8 @@
 """The Faust app: one per process, built from `StreamSettings` by the composition root.
 
 A factory rather than a module-level app because the broker address, app id (consumer group) and topic
-names come from settings — and tests need fresh ones per session. Agents are attached by `streams.shares`.
+names come from settings — and tests need fresh ones per session. Agents are attached by `streams.shares` and
+`streams.blocks` (through `streams.faust_source.register`).
 """
 
 from __future__ import annotations

@@ -1,68 +1,90 @@
 """The agent on `blocks`: store every block event (found / confirmed / orphaned) in ClickHouse.
 
-Runs for as long as the worker runs. Undecodable events go to `blocks.rejected` with a reason header;
-the rest are written in one INSERT per batch before the batch is acked (at-least-once, and replays
-collapse on the block hash).
+Runs on the agent runtime (`streams.runtime`) for as long as the worker runs, in batches of up to 500
+events. Undecodable events go to `blocks.rejected` with a reason header; the rest are written in one
+INSERT per batch (dedup token from its offset ranges) before the batch is acked: at-least-once, and
+replays collapse on the block hash (ReplacingMergeTree).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import faust
 import msgspec
 
 from bus.publisher import Publisher
 from schemas.block import Block, decode_block
-from schemas.dedup import dedup_token
+from schemas.rows import BLOCKS_TABLE
 from schemas.topics import TopicNames
 from sinks.blocks import BlockWriter
-from streams import metrics
+from streams.deadletters import DEAD_LETTER_MAX_BYTES, DeadLetterRouter, DeadLetters, Undecodable
+from streams.faust_source import register
+from streams.offsets import OffsetRanges, RawMessage
+from streams.runtime import AgentRuntime, BatchLimits
 from streams.settings import StreamSettings
+from streams.supervision import AgentStatus
 
 log = logging.getLogger(__name__)
 
+MAX_EVENTS = 500  # per batch
 
-def process(events: list[Any], writer: BlockWriter, dead_letters: Publisher, rejected_topic: str) -> int:
-    """Decode, route the undecodable, write the rest. Blocking (call in a thread). Returns blocks written."""
-    blocks: list[Block] = []
-    ranges: dict[tuple[str, int], tuple[int, int]] = {}
-    bad = 0
-    for event in events:
-        msg = event.message
-        first, last = ranges.get((msg.topic, msg.partition), (msg.offset, msg.offset))
-        ranges[(msg.topic, msg.partition)] = (min(first, msg.offset), max(last, msg.offset))
-        try:
-            blocks.append(decode_block(msg.value or b""))
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            bad += 1
-            metrics.MESSAGES_MALFORMED.labels(msg.topic).inc()
-            dead_letters.publish(rejected_topic, msg.value or b"", key=msg.key,
-                                 headers={"reason": b"malformed", "error": str(exc).encode()[:500],
-                                          "src": f"{msg.topic}/{msg.partition}/{msg.offset}".encode()})
-    if bad:
-        dead_letters.flush()
-    writer.write(blocks, dedup_token("blocks", ranges))
-    return len(blocks)
+
+@dataclass(frozen=True)
+class BlockEvent:
+    message: RawMessage
+    block: Block | None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class BlockBatch:
+    blocks: list[Block]
+    undecodable: list[Undecodable]
+
+
+class BlockIngest:
+    """The batch steps of the `blocks` agent (`streams.runtime.BatchHandler`)."""
+
+    def __init__(self, writer: BlockWriter) -> None:
+        self.writer = writer
+
+    def decode(self, messages: Sequence[RawMessage]) -> list[BlockEvent]:
+        events = []
+        for message in messages:
+            try:
+                events.append(BlockEvent(message, decode_block(message.value)))
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                events.append(BlockEvent(message, None, str(exc)))
+        return events
+
+    def rows(self, item: BlockEvent) -> int:
+        return 1
+
+    def prepare(self, items: Sequence[BlockEvent], ranges: OffsetRanges) -> BlockBatch:
+        return BlockBatch([e.block for e in items if e.block is not None],
+                          [Undecodable(e.message, e.error) for e in items if e.block is None])
+
+    def rejects(self, prepared: BlockBatch) -> DeadLetters:
+        return DeadLetters(prepared.undecodable)
+
+    def write(self, prepared: BlockBatch, ranges: OffsetRanges) -> None:
+        self.writer.write(prepared.blocks, ranges.token(BLOCKS_TABLE))
+        if prepared.blocks:
+            log.info("stored %d block event(s)", len(prepared.blocks))
 
 
 def attach_blocks(app: faust.App, settings: StreamSettings, topics: TopicNames, writer: BlockWriter,
-                  dead_letters: Publisher) -> Any:
-    topic = app.topic(topics.blocks, value_type=bytes, key_type=bytes, value_serializer="raw",
-                      key_serializer="raw", partitions=settings.partitions)
-
-    async def consume(stream: faust.StreamT[Any]) -> Any:
-        assert isinstance(stream, faust.Stream)
-        async for events in stream.noack_take(500, within=settings.flush_interval_s):
-            written = await asyncio.shield(
-                asyncio.to_thread(process, list(events), writer, dead_letters, topics.blocks_rejected)
-            )
-            for event in events:
-                await stream.ack(event)
-            if written:
-                log.info("stored %d block event(s)", written)
-            yield written
-
-    return app.agent(topic, name=f"{settings.app_id}.blocks")(consume)
+                  dead_letters: Publisher, *, status: AgentStatus | None = None,
+                  dead_letter_max_bytes: int = DEAD_LETTER_MAX_BYTES) -> AgentRuntime[BlockEvent, BlockBatch]:
+    """Register the `blocks` agent on `app`; returns its runtime (for `stored()` at stop)."""
+    runtime: AgentRuntime[BlockEvent, BlockBatch] = AgentRuntime(
+        BlockIngest(writer),
+        BatchLimits(max_messages=MAX_EVENTS, max_rows=MAX_EVENTS, flush_interval_s=settings.flush_interval_s),
+        DeadLetterRouter(dead_letters, topics.blocks_rejected, dead_letter_max_bytes),
+        status or AgentStatus("blocks", topics.blocks),
+    )
+    register(app, f"{settings.app_id}.blocks", topics.blocks, settings.partitions, runtime)
+    return runtime

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 SHARES_IN = Counter("poolstream_shares_ingested_total", "Share events consumed and stored", ["status"])
 SHARES_REJECTED = Counter("poolstream_shares_rejected_total", "Shares rejected, by reason", ["reason"])
@@ -22,3 +22,8 @@ SINK_BATCH_ROWS = Histogram(
     "poolstream_sink_batch_rows", "Rows per ClickHouse batch", ["table"],
     buckets=(1, 10, 100, 1_000, 10_000, 50_000, 100_000, 250_000, 1_000_000),
 )
+AGENT_FAILURES = Counter(
+    "poolstream_agent_failures_total", "Failed steps of an agent's batches (each is retried) and agent deaths",
+    ["agent"],
+)
+AGENT_UP = Gauge("poolstream_agent_up", "1 while the agent is consuming and its last step succeeded", ["agent"])

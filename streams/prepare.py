@@ -1,6 +1,10 @@
 """Turns a batch of raw `shares` messages into the rows ClickHouse stores and the rejects it routes.
 
-Pure CPU work (decode, numba checks, duplicate window), run in a thread by the agent. No I/O.
+Pure CPU work (decode, numba checks, duplicate window), run in a thread by the share agent. No I/O.
+`SharePreparer.prepare` in steps: undecodable messages apart (`split_undecodable`) -> record batches in
+message order (`_batches`) -> the columns the kernels read (`kernel_columns`) -> checks (`_check`) ->
+duplicate window (`_duplicates`, the only state) -> where each row came from (`source_columns`) -> the row
+table (`row_table`) -> rejects and counts (`reject_summary`).
 
 Per flushed batch the work is columnar and done once, whatever the number of messages: JSON messages are
 parsed one by one (msgspec) but turned into Arrow columns together; Arrow batches are not copied into one
@@ -17,6 +21,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -27,17 +32,8 @@ from schemas.reasons import REASON_NAMES, Reason
 from schemas.rows import SHARES_ROW_SCHEMA
 from schemas.share import ARROW_MAGIC, SHARE_SCHEMA, DecodeError, Share, decode_arrow, decode_json
 from streams.columns import dictionary_codes, lookup_codes, names_dictionary, string_buffers
+from streams.offsets import RawMessage
 from streams.settings import StreamSettings
-
-
-@dataclass(frozen=True)
-class RawMessage:
-    topic: str
-    partition: int
-    offset: int
-    timestamp_ms: int  # when the source published it (Kafka message timestamp)
-    value: bytes
-    key: bytes | None = None
 
 
 @dataclass
@@ -47,7 +43,6 @@ class Prepared:
     rows: pa.Table
     rejected: pa.Table  # the rows whose status is not 'accepted' (SHARES_ROW_SCHEMA exactly)
     malformed: list[tuple[RawMessage, str]] = field(default_factory=list)
-    ranges: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
     accepted: int = 0
     by_reason: Counter[str] = field(default_factory=Counter)
 
@@ -130,106 +125,149 @@ def coins(table: pa.Table) -> pa.ChunkedArray | pa.Array:
 _CONVERSION_ERRORS = (pa.ArrowException, OverflowError, TypeError, ValueError)
 
 
+def split_undecodable(decoded: Sequence[Decoded]) -> tuple[list[Decoded], list[tuple[RawMessage, str]]]:
+    """(the messages with shares, in message order; the undecodable ones with the reason)."""
+    items = [item for item in decoded if item.ok and item.rows]
+    malformed = [(item.message, item.error) for item in decoded if not item.ok]
+    return items, malformed
+
+
+@dataclass(frozen=True)
+class KernelColumns:
+    """The columns the numba kernels read, as contiguous numpy arrays (strings as offsets + bytes)."""
+
+    ts: npt.NDArray[np.int64]
+    difficulty: npt.NDArray[np.float64]
+    algo_codes: npt.NDArray[np.uint8]
+    upstream: npt.NDArray[np.uint8]
+    miner: tuple[npt.NDArray[np.int32], npt.NDArray[np.uint8]]
+    worker: tuple[npt.NDArray[np.int32], npt.NDArray[np.uint8]]
+    job: tuple[npt.NDArray[np.int32], npt.NDArray[np.uint8]]
+    extranonce2: tuple[npt.NDArray[np.int32], npt.NDArray[np.uint8]]
+    ntime: npt.NDArray[np.uint32]
+    nonce: npt.NDArray[np.uint32]
+    algorithm: pa.DictionaryArray  # the algorithm column, dictionary-encoded for the INSERT
+
+
+def kernel_columns(table: pa.Table) -> KernelColumns:
+    algo_codes, algorithm = dictionary_codes(table.column("algorithm"), _algo_code)
+    return KernelColumns(
+        ts=table.column("ts").cast(pa.int64()).to_numpy(),
+        difficulty=table.column("difficulty").to_numpy(),
+        algo_codes=algo_codes,
+        upstream=lookup_codes(table.column("result"), _upstream_code),
+        miner=string_buffers(table.column("miner")),
+        worker=string_buffers(table.column("worker")),
+        job=string_buffers(table.column("job_id")),
+        extranonce2=string_buffers(table.column("extranonce2")),
+        ntime=table.column("ntime").to_numpy(),
+        nonce=table.column("nonce").to_numpy(),
+        algorithm=algorithm,
+    )
+
+
+def source_columns(items: Sequence[Decoded], counts: npt.NDArray[np.int64],
+                   topic_ids: Mapping[str, str]) -> list[pa.Array]:
+    """src_topic, src_topic_id (dictionary-encoded), src_partition, src_offset: the message of each row,
+    per message repeated over its rows (no per-row Python)."""
+    topic_index: dict[str, int] = {}
+    for item in items:
+        topic_index.setdefault(item.message.topic, len(topic_index))
+    topics = list(topic_index)
+    topic_codes = pa.array(
+        np.repeat(np.array([topic_index[item.message.topic] for item in items], dtype=np.int32), counts)
+    )
+    partitions = np.repeat(np.array([item.message.partition for item in items], dtype=np.uint16), counts)
+    offsets = np.repeat(np.array([item.message.offset for item in items], dtype=np.uint64), counts)
+    return [
+        pa.DictionaryArray.from_arrays(topic_codes, pa.array(topics, type=pa.string())),
+        pa.DictionaryArray.from_arrays(topic_codes, pa.array([topic_ids.get(t, "") for t in topics],
+                                                             type=pa.string())),
+        pa.array(partitions, type=pa.uint16()),
+        pa.array(offsets, type=pa.uint64()),
+    ]
+
+
+def row_table(table: pa.Table, cols: KernelColumns, reasons: npt.NDArray[np.uint8], keys: npt.NDArray[np.uint64],
+              source: list[pa.Array], now_ms: int) -> pa.Table:
+    """The `shares` rows (SHARES_ROW_SCHEMA's columns; low-cardinality ones dictionary-encoded)."""
+    return pa.Table.from_arrays(
+        [
+            table.column("ts"),
+            cols.algorithm,
+            table.column("miner"),
+            table.column("worker"),
+            table.column("difficulty"),
+            table.column("network_difficulty"),
+            names_dictionary(reasons, REASON_NAMES),
+            table.column("job_id"),
+            table.column("extranonce2"),
+            table.column("ntime"),
+            table.column("nonce"),
+            table.column("ip"),
+            pc.dictionary_encode(table.column("hardware")),
+            pc.dictionary_encode(coins(table)),
+            pa.array(keys, type=pa.uint64()),
+            *source,
+            pa.array(np.full(table.num_rows, now_ms, dtype=np.int64)).cast(pa.timestamp("ms", tz="UTC")),
+        ],
+        names=SHARES_ROW_SCHEMA.names,
+    )
+
+
+def reject_summary(rows: pa.Table, reasons: npt.NDArray[np.uint8]) -> tuple[pa.Table, int, Counter[str]]:
+    """(the rejected rows in SHARES_ROW_SCHEMA exactly, the number accepted, rejects per reason)."""
+    bad = reasons != 0
+    accepted = int(len(reasons) - np.count_nonzero(bad))
+    if accepted == len(reasons):
+        return SHARES_ROW_SCHEMA.empty_table(), accepted, Counter()
+    counts = np.bincount(reasons[bad], minlength=len(REASON_NAMES))
+    by_reason = Counter({REASON_NAMES[i]: int(c) for i, c in enumerate(counts) if c})
+    return rows.filter(pa.array(bad)).cast(SHARES_ROW_SCHEMA), accepted, by_reason
+
+
 class SharePreparer:
+    """Checks share batches: every step columnar, in numba or Arrow (this is the hot path)."""
+
     def __init__(self, settings: StreamSettings, dedup: DuplicateWindow) -> None:
         self._settings = settings
         self._dedup = dedup
+        self._marked: tuple[str, npt.NDArray[np.uint8]] | None = None  # (batch, reasons after the window)
 
-    def prepare(self, decoded: Sequence[Decoded], now_ms: int, topic_ids: Mapping[str, str]) -> Prepared:
-        malformed: list[tuple[RawMessage, str]] = []
-        ranges: dict[tuple[str, int], tuple[int, int]] = {}
-        items: list[Decoded] = []  # decoded messages with shares, in message order
-        for item in decoded:
-            msg = item.message
-            tp = (msg.topic, msg.partition)
-            first, last = ranges.get(tp, (msg.offset, msg.offset))
-            ranges[tp] = (min(first, msg.offset), max(last, msg.offset))
-            if not item.ok:
-                malformed.append((msg, item.error))
-            elif item.rows:
-                items.append(item)
+    def prepare(self, decoded: Sequence[Decoded], now_ms: int, topic_ids: Mapping[str, str],
+                batch: str = "") -> Prepared:
+        """The rows and rejects of one batch. `batch` names it (its dedup token): prepared again after a
+        failure, a batch is not checked against its own shares in the duplicate window."""
+        items, malformed = split_undecodable(decoded)
         batches = self._batches(items, malformed)
         if not batches:
             empty = SHARES_ROW_SCHEMA.empty_table()
-            return Prepared(rows=empty, rejected=empty, malformed=malformed, ranges=ranges)
+            return Prepared(rows=empty, rejected=empty, malformed=malformed)
         table = pa.Table.from_batches(batches, schema=SHARE_SCHEMA)
-        n = table.num_rows
         counts = np.array([item.rows for item in items], dtype=np.int64)
-        topic_index: dict[str, int] = {}
-        for item in items:
-            topic_index.setdefault(item.message.topic, len(topic_index))
-        ts = table.column("ts").cast(pa.int64()).to_numpy()
-        difficulty = table.column("difficulty").to_numpy()
-        miner_off, miner_data = string_buffers(table.column("miner"))
-        worker_off, worker_data = string_buffers(table.column("worker"))
-        job_off, job_data = string_buffers(table.column("job_id"))
-        en2_off, en2_data = string_buffers(table.column("extranonce2"))
-        ntime = table.column("ntime").to_numpy()
-        nonce = table.column("nonce").to_numpy()
-        algo_codes, algorithm = dictionary_codes(table.column("algorithm"), _algo_code)
-        refs = np.repeat(np.array([item.message.timestamp_ms or now_ms for item in items], dtype=np.int64), counts)
-        reasons = check_shares(
-            ts,
-            refs,
-            difficulty,
-            algo_codes,
-            lookup_codes(table.column("result"), _upstream_code),
-            miner_off,
-            miner_data,
-            worker_off,
-            worker_data,
-            self._settings.max_past_s * 1000,
-            self._settings.max_future_s * 1000,
-        )
-        keys = share_keys(miner_off, miner_data, worker_off, worker_data, job_off, job_data, en2_off, en2_data,
-                          ntime, nonce)
-        self._dedup.mark(keys, ts, reasons)
+        cols = kernel_columns(table)
+        published = np.repeat(np.array([item.message.timestamp_ms or now_ms for item in items], dtype=np.int64),
+                              counts)
+        reasons = self._check(cols, published)
+        keys = share_keys(*cols.miner, *cols.worker, *cols.job, *cols.extranonce2, cols.ntime, cols.nonce)
+        reasons = self._duplicates(keys, cols.ts, reasons, batch)
+        rows = row_table(table, cols, reasons, keys, source_columns(items, counts, topic_ids), now_ms)
+        rejected, accepted, by_reason = reject_summary(rows, reasons)
+        return Prepared(rows=rows, rejected=rejected, malformed=malformed, accepted=accepted, by_reason=by_reason)
 
-        topic_codes = pa.array(
-            np.repeat(np.array([topic_index[item.message.topic] for item in items], dtype=np.int32), counts)
-        )
-        topics = list(topic_index)
-        topic_col = pa.DictionaryArray.from_arrays(topic_codes, pa.array(topics, type=pa.string()))
-        id_col = pa.DictionaryArray.from_arrays(topic_codes, pa.array([topic_ids.get(t, "") for t in topics],
-                                                                      type=pa.string()))
-        partitions = np.repeat(np.array([item.message.partition for item in items], dtype=np.uint16), counts)
-        offsets = np.repeat(np.array([item.message.offset for item in items], dtype=np.uint64), counts)
-        rows = pa.Table.from_arrays(
-            [
-                table.column("ts"),
-                algorithm,
-                table.column("miner"),
-                table.column("worker"),
-                table.column("difficulty"),
-                table.column("network_difficulty"),
-                names_dictionary(reasons, REASON_NAMES),
-                table.column("job_id"),
-                table.column("extranonce2"),
-                table.column("ntime"),
-                table.column("nonce"),
-                table.column("ip"),
-                pc.dictionary_encode(table.column("hardware")),
-                pc.dictionary_encode(coins(table)),
-                pa.array(keys, type=pa.uint64()),
-                topic_col,
-                id_col,
-                pa.array(partitions, type=pa.uint16()),
-                pa.array(offsets, type=pa.uint64()),
-                pa.array(np.full(n, now_ms, dtype=np.int64)).cast(pa.timestamp("ms", tz="UTC")),
-            ],
-            names=SHARES_ROW_SCHEMA.names,
-        )
-        bad = reasons != 0
-        accepted = int(n - np.count_nonzero(bad))
-        rejected = (
-            rows.filter(pa.array(bad)).cast(SHARES_ROW_SCHEMA) if accepted < n else SHARES_ROW_SCHEMA.empty_table()
-        )
-        by_reason: Counter[str] = Counter()
-        if accepted < n:
-            counts_by_reason = np.bincount(reasons[bad], minlength=len(REASON_NAMES))
-            by_reason = Counter({REASON_NAMES[i]: int(c) for i, c in enumerate(counts_by_reason) if c})
-        return Prepared(rows=rows, rejected=rejected, malformed=malformed, ranges=ranges, accepted=accepted,
-                        by_reason=by_reason)
+    def _check(self, cols: KernelColumns, published: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
+        """First failing check per share, 0 when it passes (kernels.share_checks)."""
+        return check_shares(cols.ts, published, cols.difficulty, cols.algo_codes, cols.upstream, *cols.miner,
+                            *cols.worker, self._settings.max_past_s * 1000, self._settings.max_future_s * 1000)
+
+    def _duplicates(self, keys: npt.NDArray[np.uint64], ts: npt.NDArray[np.int64], reasons: npt.NDArray[np.uint8],
+                    batch: str) -> npt.NDArray[np.uint8]:
+        """Mark DUPLICATE (against the window, which then holds this batch too). The window's only writer."""
+        if batch and self._marked is not None and self._marked[0] == batch:
+            return self._marked[1].copy()
+        self._dedup.mark(keys, ts, reasons)
+        self._marked = (batch, reasons.copy()) if batch else None
+        return reasons
 
     @staticmethod
     def _batches(items: list[Decoded], malformed: list[tuple[RawMessage, str]]) -> list[pa.RecordBatch]:

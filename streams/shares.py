@@ -1,14 +1,12 @@
 """The agent on `shares`: validate every share, store it, route rejects; commit only what is durable.
 
-Runs as a Faust agent for as long as the worker runs. Per flushed batch, in this order:
-1. messages at or below ClickHouse's recorded offset for their partition are skipped (a replay);
-2. decode + numba checks + duplicate window (in a thread);
-3. rejected shares (Arrow batch) and undecodable messages (raw, with a reason header) go to
-   `shares.rejected`, flushed;
-4. all decoded shares, accepted or with their reason, are written to ClickHouse in one idempotent INSERT;
-5. only then are the messages acked, so Faust commits their offsets.
-A crash anywhere replays from the last commit: step 1 and the INSERT dedup token make that harmless; the
-dead-letter topic is at-least-once.
+Runs on the agent runtime (`streams.runtime`) for as long as the worker runs. Per flushed batch:
+messages at or below ClickHouse's recorded offset for their partition (`ingest_progress`) are skipped as
+replays; decode + numba checks + duplicate window (`streams.prepare`); rejected shares (Arrow) and
+undecodable messages (raw, with a reason header) go to `shares.rejected`, flushed; every decoded share,
+accepted or with its reason, is written in ONE idempotent INSERT (`insert_deduplication_token` from the
+batch's offset ranges and topic ids); only then are the messages acked. A crash anywhere replays from the
+last commit: the watermarks and the dedup token make that harmless; the dead-letter topic is at-least-once.
 """
 
 from __future__ import annotations
@@ -16,36 +14,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import faust
 import numpy as np
-import pyarrow as pa
-from mode.types.signals import BaseSignalT
 
 from bus.publisher import Publisher
 from kernels.share_checks import DuplicateWindow
 from schemas.clock import Clock
-from schemas.dedup import dedup_token
+from schemas.rows import SHARES_TABLE
 from schemas.topics import TopicNames
 from sinks.shares import ShareWriter
 from streams import metrics
-from streams.prepare import Decoded, Prepared, RawMessage, SharePreparer, decode
+from streams.deadletters import DEAD_LETTER_MAX_BYTES, DeadLetterRouter, DeadLetters, Undecodable
+from streams.faust_source import register
+from streams.offsets import OffsetRanges, RawMessage, Watermarks
+from streams.prepare import Decoded, Prepared, SharePreparer, decode
+from streams.runtime import AgentRuntime, BatchLimits
 from streams.settings import StreamSettings
+from streams.supervision import AgentState, AgentStatus
 
 log = logging.getLogger(__name__)
 
 
-def encode_rows(rows: pa.Table) -> bytes:
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, rows.schema) as writer:
-        writer.write_table(rows)
-    return bytes(sink.getvalue().to_pybytes())
-
-
 class ShareIngest:
-    """The state and steps of the `shares` agent (kept apart from Faust so it can be driven directly)."""
+    """The state of the `shares` agent (duplicate window, watermarks, topic ids) and its batch steps
+    (`streams.runtime.BatchHandler`); `runtime` drives them, with or without Faust."""
 
     def __init__(
         self,
@@ -54,6 +49,11 @@ class ShareIngest:
         writer: ShareWriter,
         dead_letters: Publisher,
         clock: Clock,
+        *,
+        status: AgentStatus | None = None,
+        dead_letter_max_bytes: int = DEAD_LETTER_MAX_BYTES,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.settings = settings
         self.topics = topics
@@ -62,12 +62,21 @@ class ShareIngest:
         self.clock = clock
         self.dedup = DuplicateWindow(settings.dedup_window_s * 1000)
         self.preparer = SharePreparer(settings, self.dedup)
-        self._watermarks: dict[tuple[str, int], int] = {}
-        self._loaded: set[str] = set()
         self.topic_ids: dict[str, str] = {}  # topic -> its broker id, resolved by the runtime before start
-        self.last_activity = time.monotonic()
-        self.batches = 0
-        self.error: BaseException | None = None  # set if the agent died; health reports it
+        self.status = status or AgentStatus("shares", topics.shares, monotonic=monotonic)
+        self.watermarks = Watermarks(
+            lambda topic: writer.watermarks(topic, self.topic_ids.get(topic, "")),
+            lambda topic, count: metrics.MESSAGES_REPLAYED.labels(topic).inc(count),
+        )
+        self.runtime: AgentRuntime[Decoded, Prepared] = AgentRuntime(
+            self,
+            BatchLimits(settings.max_messages, settings.max_rows, settings.flush_interval_s),
+            DeadLetterRouter(dead_letters, topics.shares_rejected, dead_letter_max_bytes),
+            self.status,
+            self.watermarks,
+            monotonic=monotonic,
+            sleep=sleep,
+        )
 
     def restore(self) -> None:
         """Rebuild the duplicate window from ClickHouse (state that matters survives a restart)."""
@@ -78,143 +87,53 @@ class ShareIngest:
             self.dedup.mark(np.array(keys, dtype=np.uint64), np.array(times, dtype=np.int64), reasons)
         log.info("duplicate window restored with %d recent shares", len(keys))
 
-    async def drained(self, idle_s: float = 1.0, timeout_s: float = 15.0) -> None:
-        """Wait until the agent has seen no message for `idle_s` (bounded by `timeout_s`): called at shutdown
+    async def drained(self, idle_s: float = 1.0, timeout_s: float = 2.0) -> None:
+        """Wait until the agent has seen no message for `idle_s` (at most `timeout_s`): called at shutdown
         after the sources stopped, so what they published is stored before the consumer goes away."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and time.monotonic() - self.last_activity < idle_s:
-            await asyncio.sleep(0.1)
+        await self.runtime.drained(idle_s, timeout_s)
 
     def forget_partitions(self) -> None:
         """After a rebalance, read the watermarks again before trusting them."""
-        self._loaded.clear()
+        self.watermarks.forget()
 
-    def _fresh(self, decoded: list[Decoded]) -> list[Decoded]:
-        for topic in {d.message.topic for d in decoded} - self._loaded:
-            for partition, offset in self.writer.watermarks(topic, self.topic_ids.get(topic, "")).items():
-                self._watermarks[(topic, partition)] = offset
-            self._loaded.add(topic)
-        marks = self._watermarks
-        fresh = [d for d in decoded if d.message.offset > marks.get((d.message.topic, d.message.partition), -1)]
-        if len(fresh) < len(decoded):
-            metrics.MESSAGES_REPLAYED.labels(self.topics.shares).inc(len(decoded) - len(fresh))
-        return fresh
+    @property
+    def batches(self) -> int:
+        return self.runtime.batches
 
-    def prepare_batch(self, decoded: list[Decoded]) -> Prepared | None:
-        """Steps 1-3: drop replays, check, route rejects (blocking). None if every message was a replay."""
-        fresh = self._fresh(decoded)
-        if not fresh:
-            return None
-        prepared = self.preparer.prepare(fresh, self.clock.now_ms(), self.topic_ids)
-        self._route_rejects(prepared)
-        return prepared
+    @property
+    def error(self) -> str | None:
+        """Why the agent is dead or failing (None while it is well)."""
+        return self.status.reason if self.status.state in (AgentState.DEAD, AgentState.FAILING) else None
 
-    def store(self, prepared: Prepared) -> None:
-        """Step 4: the one INSERT of the batch, durable on return (blocking); then watermarks and metrics."""
+    # ---- streams.runtime.BatchHandler -------------------------------------------------------------------
+
+    def decode(self, messages: Sequence[RawMessage]) -> list[Decoded]:
+        return [decode(message) for message in messages]
+
+    def rows(self, item: Decoded) -> int:
+        return item.rows
+
+    def prepare(self, items: Sequence[Decoded], ranges: OffsetRanges) -> Prepared:
+        return self.preparer.prepare(items, self.clock.now_ms(), self.topic_ids, ranges.token(SHARES_TABLE))
+
+    def rejects(self, prepared: Prepared) -> DeadLetters:
+        return DeadLetters([Undecodable(message, why) for message, why in prepared.malformed], prepared.rejected)
+
+    def write(self, prepared: Prepared, ranges: OffsetRanges) -> None:
+        """The one INSERT of the batch, durable on return; then the metrics."""
         started = time.perf_counter()
-        ranges = {(f"{t}@{self.topic_ids.get(t, '')}", p): r for (t, p), r in prepared.ranges.items()}
-        self.writer.write(prepared.rows, dedup_token("shares", ranges))
-        metrics.SINK_BATCH_SECONDS.labels("shares").observe(time.perf_counter() - started)
-        metrics.SINK_BATCH_ROWS.labels("shares").observe(prepared.rows.num_rows)
-        for tp, (_, last) in prepared.ranges.items():
-            self._watermarks[tp] = max(last, self._watermarks.get(tp, -1))
+        self.writer.write(prepared.rows, ranges.token(SHARES_TABLE, self.topic_ids))
+        metrics.SINK_BATCH_SECONDS.labels(SHARES_TABLE).observe(time.perf_counter() - started)
+        metrics.SINK_BATCH_ROWS.labels(SHARES_TABLE).observe(prepared.rows.num_rows)
         metrics.SHARES_IN.labels("accepted").inc(prepared.accepted)
         metrics.SHARES_IN.labels("rejected").inc(prepared.rows.num_rows - prepared.accepted)
         for reason, count in prepared.by_reason.items():
             metrics.SHARES_REJECTED.labels(reason).inc(count)
-        self.batches += 1
-
-    def _route_rejects(self, prepared: Prepared) -> None:
-        topic = self.topics.shares_rejected
-        for msg, why in prepared.malformed:
-            metrics.MESSAGES_MALFORMED.labels(msg.topic).inc()
-            metrics.SHARES_REJECTED.labels("malformed").inc()
-            self.dead_letters.publish(
-                topic,
-                msg.value,
-                key=msg.key,
-                headers={
-                    "reason": b"malformed",
-                    "error": why.encode()[:500],
-                    "src": f"{msg.topic}/{msg.partition}/{msg.offset}".encode(),
-                },
-            )
-        if prepared.rejected.num_rows:
-            self.dead_letters.publish(topic, encode_rows(prepared.rejected), key=b"rejected-batch")
-        if prepared.malformed or prepared.rejected.num_rows:
-            self.dead_letters.flush()
-
-
-def raw(event: Any) -> RawMessage:
-    message = event.message
-    return RawMessage(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        timestamp_ms=int((message.timestamp or 0) * 1000),
-        value=message.value if isinstance(message.value, bytes) else bytes(message.value or b""),
-        key=message.key,
-    )
-
-
-def decode_all(events: Sequence[Any]) -> list[Decoded]:
-    return [decode(raw(e)) for e in events]
+        if prepared.malformed:
+            metrics.SHARES_REJECTED.labels("malformed").inc(len(prepared.malformed))
 
 
 def attach(app: faust.App, ingest: ShareIngest) -> Any:
-    """Register the `shares` agent on `app`. Batches are bounded by rows and time, acked after durability."""
-    topic = app.topic(ingest.topics.shares, value_type=bytes, key_type=bytes, value_serializer="raw",
-                      key_serializer="raw", partitions=ingest.settings.partitions)
+    """Register the `shares` agent on `app` (Faust takes the messages; the runtime does the rest)."""
     settings = ingest.settings
-
-    def _revoked(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
-        ingest.forget_partitions()
-
-    app.on_partitions_revoked.connect(_revoked)
-
-    async def consume(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
-        # noack_take lives on the concrete Stream: events are acked by hand, after the write is durable
-        assert isinstance(stream, faust.Stream)
-        events_pending: list[Any] = []
-        decoded_pending: list[Decoded] = []
-        rows_pending = 0
-        oldest = 0.0
-        # Batch N is inserted while batch N+1 is taken and checked; N+1's insert waits for N's, so batches
-        # become durable, and are acked, in offset order.
-        storing: asyncio.Task[None] | None = None
-
-        async def store_then_ack(prepared: Prepared | None, events: list[Any]) -> None:
-            if prepared is not None:
-                await asyncio.to_thread(ingest.store, prepared)
-            for event in events:
-                await stream.ack(event)
-
-        async for events in stream.noack_take(settings.max_messages, within=settings.flush_interval_s):
-            ingest.last_activity = time.monotonic()
-            if not events_pending:
-                oldest = time.monotonic()
-            decoded = await asyncio.to_thread(decode_all, events)
-            events_pending.extend(events)
-            decoded_pending.extend(decoded)
-            rows_pending += sum(d.rows for d in decoded)
-            # A short take means the stream went quiet: flush now rather than wait for more.
-            quiet = len(events) < settings.max_messages
-            if not (quiet or rows_pending >= settings.max_rows
-                    or time.monotonic() - oldest >= settings.flush_interval_s):
-                continue
-            try:
-                # shielded: a stop request lets the batch in hand finish instead of abandoning it halfway
-                prepared = await asyncio.shield(asyncio.to_thread(ingest.prepare_batch, decoded_pending))
-                if storing is not None:
-                    await asyncio.shield(storing)
-                storing = asyncio.ensure_future(store_then_ack(prepared, events_pending))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                ingest.error = exc
-                log.exception("share agent failed; its batch stays unacknowledged and will be replayed")
-                raise
-            events_pending, decoded_pending, rows_pending = [], [], 0
-            yield None
-
-    return app.agent(topic, name=f"{settings.app_id}.shares")(consume)
+    return register(app, f"{settings.app_id}.shares", ingest.topics.shares, settings.partitions, ingest.runtime)

@@ -20,9 +20,10 @@ POOLSTREAM = str(Path(sys.executable).with_name("poolstream"))
 
 
 class System:
-    """`poolstream run` in its own directory, on free ports."""
+    """`poolstream run` in its own directory, on free ports; with `kafka_bootstrap`, on that broker instead of
+    its embedded one (a broker that outlives a restart of poolstream)."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, kafka_bootstrap: str = "") -> None:
         self.workdir = workdir
         self.api_port = free_port()
         self.env = {
@@ -34,6 +35,8 @@ class System:
             "CLICKHOUSE_DSN": f"chdb://{workdir / 'data' / 'clickhouse'}",
             "LOG_LEVEL": "WARNING",
         }
+        if kafka_bootstrap:
+            self.env["KAFKA_BOOTSTRAP"] = kafka_bootstrap
         self.proc: subprocess.Popen[str] | None = None
         self.log = workdir / "poolstream.log"
 
@@ -65,14 +68,14 @@ class System:
         return body["data"]
 
     def simulate(self, *args: str) -> dict[str, Any]:
+        return self.simulation(*args).report()
+
+    def simulation(self, *args: str) -> Simulation:
+        """`poolstream simulate` started in the background; `.report()` waits for it."""
         report = self.workdir / f"report-{time.monotonic_ns()}.json"
-        done = subprocess.run([POOLSTREAM, "simulate", *args, "--report", str(report)], cwd=self.workdir,
-                              env=self.env, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr
-        result: dict[str, Any] = json.loads(report.read_text())
-        result["_stdout"] = done.stdout
-        result["_stderr"] = done.stderr
-        return result
+        proc = subprocess.Popen([POOLSTREAM, "simulate", *args, "--report", str(report)], cwd=self.workdir,
+                                env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return Simulation(proc, report)
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
@@ -87,3 +90,17 @@ class System:
                 last = exc
             time.sleep(0.5)
         raise AssertionError(f"timed out waiting for {what} (last error: {last!r})\n{self.log.read_text()[-3000:]}")
+
+
+class Simulation:
+    def __init__(self, proc: subprocess.Popen[str], report: Path) -> None:
+        self.proc = proc
+        self.path = report
+
+    def report(self, timeout: float = 300.0) -> dict[str, Any]:
+        stdout, stderr = self.proc.communicate(timeout=timeout)
+        assert self.proc.returncode == 0, stderr
+        result: dict[str, Any] = json.loads(self.path.read_text())
+        result["_stdout"] = stdout
+        result["_stderr"] = stderr
+        return result

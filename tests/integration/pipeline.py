@@ -42,6 +42,7 @@ async def running_pipeline(
     attach(app, ingest)
     async with faust_app_running(app, stop_timeout=30):
         yield Pipeline(ingest, clickhouse)
+    await ingest.runtime.stored()
 
 
 async def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "condition",

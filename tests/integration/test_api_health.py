@@ -18,6 +18,7 @@ from bus.config import client_config
 from poolstream.broker import free_port
 from schemas.clock import SystemClock
 from schemas.topics import TopicNames
+from streams.supervision import AgentBoard
 
 pytestmark = pytest.mark.integration
 
@@ -84,3 +85,32 @@ def test_unreachable_broker_is_503(clickhouse: Client) -> None:
     report = error["details"]["report"]
     assert report["kafka"]["ok"] is False and report["clickhouse"]["ok"] is True
     assert report["consumer_lag"] == [{"topic": "shares", "lag": None, "error": "broker unreachable"}]
+
+
+def test_a_stalled_or_dead_agent_is_503_with_the_reason(kafka: str, topics: TopicNames, clickhouse: Client) -> None:
+    """The probe reads the agents' statuses (the runtime passes them in): an agent that completed no batch for
+    longer than `stall_after_s` while its topic has lag is stalled; a dead agent says why."""
+    clock = [0.0]
+    board = AgentBoard(monotonic=lambda: clock[0])
+    shares, blocks = board.add("shares", topics.shares), board.add("blocks", topics.blocks)
+    shares.started()
+    blocks.started()
+    produce(kafka, topics.shares, {0: 2})
+    probe = KafkaClickHouseProbe(bootstrap=kafka, group_id=f"g{uuid.uuid4().hex[:10]}", clickhouse=clickhouse,
+                                 topics=[topics.shares, topics.blocks], agents=board, stall_after_s=30)
+    deps = ApiDeps(clickhouse=clickhouse, clock=SystemClock(), settings=ApiSettings(), health=probe)
+    with TestClient(create_app(deps)) as client:
+        assert client.get("/api/v1/admin/health").status_code == 200  # lag, but progress is recent
+        clock[0] = 31.0
+        response = client.get("/api/v1/admin/health")
+        assert response.status_code == 503
+        assert response.json()["error"]["message"] == (
+            f"unhealthy: agent shares stalled: no batch completed for 31s while 2 message(s) wait on {topics.shares}"
+        )
+        shares.progressed()
+        blocks.died(RuntimeError("stream broke"))
+        response = client.get("/api/v1/admin/health")
+    assert response.status_code == 503
+    assert response.json()["error"]["message"] == "unhealthy: agent blocks dead: RuntimeError: stream broke"
+    agents = {a["name"]: a for a in response.json()["error"]["details"]["report"]["agents"]}
+    assert agents["shares"]["ok"] is True and agents["blocks"]["state"] == "dead"
