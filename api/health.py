@@ -1,10 +1,8 @@
 """Health of the API's dependencies: the `HealthProbe` contract and the real probe (Kafka + ClickHouse).
 
 `KafkaClickHouseProbe.check()` reports broker reachability (AdminClient.list_topics), ClickHouse
-(`SELECT 1`) and the consumer lag of `group_id` per topic: Σ over partitions of high watermark minus the
-group's committed offset; a partition the group never committed counts high - low (everything retained is
-still to be read). It only reads offsets: it never subscribes, joins the group or commits. Every blocking
-call runs in a worker thread. The lag is also exported as the gauge `poolstream_consumer_lag{topic}`.
+(`SELECT 1`) and the consumer lag of `group_id` per topic (`bus.lag`). Every blocking call runs in a worker
+thread. The lag is also exported as the gauge `poolstream_consumer_lag{topic}`.
 `ok` is broker and ClickHouse reachable and every agent well. An agent (read through `AgentsView`, which
 the composition root fills with the stream agents' statuses; api does not import streams) is unwell when it
 is dead, failing (a step is being retried) or stopped, or stalled: it has completed no batch for
@@ -20,16 +18,12 @@ from typing import Protocol, runtime_checkable
 
 import msgspec
 from clickhouse_connect.driver.client import Client
-from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
-from prometheus_client import Gauge
 
+from bus import lag as lag_metrics
 from bus.config import client_config
+from bus.lag import Lag, consumer_lags
 from sinks.client import first_line
-
-CONSUMER_LAG = Gauge(
-    "poolstream_consumer_lag", "Messages not yet consumed by the pipeline's group", ["topic"]
-)
 
 
 class ComponentHealth(msgspec.Struct, frozen=True, kw_only=True):
@@ -136,9 +130,7 @@ class KafkaClickHouseProbe:
             lags = await asyncio.to_thread(self.lags)
         else:
             lags = [TopicLag(topic=t, lag=None, error="broker unreachable") for t in self._topics]
-        for lag in lags:
-            if lag.lag is not None:
-                CONSUMER_LAG.labels(topic=lag.topic).set(lag.lag)
+        lag_metrics.record([Lag(lag.topic, lag.lag, lag.error) for lag in lags])
         by_topic = {lag.topic: lag.lag for lag in lags}
         agents = [agent_health(a, by_topic.get(a.topic), self._stall_after_s)
                   for a in (self._agents.agents() if self._agents is not None else ())]
@@ -155,36 +147,8 @@ class KafkaClickHouseProbe:
 
     def lags(self) -> list[TopicLag]:
         """Blocking: the group's lag per topic (call from a thread)."""
-        consumer = Consumer(client_config(self._bootstrap, **{"group.id": self._group_id, "enable.auto.commit": False}))
-        try:
-            metadata = consumer.list_topics(timeout=self._timeout)
-            lags = []
-            for topic in self._topics:
-                found = metadata.topics.get(topic)
-                if found is None or found.error is not None:
-                    lags.append(TopicLag(topic=topic, lag=None, error="topic not found"))
-                    continue
-                try:
-                    lags.append(
-                        TopicLag(topic=topic, lag=self._topic_lag(consumer, topic, sorted(found.partitions)))
-                    )
-                except KafkaException as exc:
-                    lags.append(TopicLag(topic=topic, lag=None, error=first_line(exc)))
-            return lags
-        except KafkaException as exc:
-            return [TopicLag(topic=t, lag=None, error=first_line(exc)) for t in self._topics]
-        finally:
-            consumer.close()
-
-    def _topic_lag(self, consumer: Consumer, topic: str, partitions: list[int]) -> int:
-        committed = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=self._timeout)
-        lag = 0
-        for tp in committed:
-            low, high = consumer.get_watermark_offsets(
-                TopicPartition(topic, tp.partition), timeout=self._timeout
-            )
-            lag += max(high - tp.offset, 0) if tp.offset >= 0 else max(high - low, 0)
-        return lag
+        return [TopicLag(topic=lag.topic, lag=lag.lag, error=lag.error)
+                for lag in consumer_lags(self._bootstrap, self._group_id, self._topics, self._timeout)]
 
 
 def _timed(call: Callable[[], None]) -> ComponentHealth:

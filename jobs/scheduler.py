@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -23,3 +25,17 @@ def create_scheduler() -> AsyncIOScheduler:
                                                                "misfire_grace_time": 30})
     scheduler.add_listener(_on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
     return scheduler
+
+
+class IntervalJob(Protocol):
+    """A job of `jobs/`: an id, how often it runs, and the coroutine it runs."""
+
+    id: str
+    interval_s: float
+
+    def run(self) -> Awaitable[Any]: ...
+
+
+def schedule(scheduler: AsyncIOScheduler, job: IntervalJob) -> None:
+    run: Callable[[], Awaitable[Any]] = job.run
+    scheduler.add_job(run, "interval", seconds=job.interval_s, id=job.id)

@@ -17,7 +17,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
@@ -30,7 +30,8 @@ from api.app import ApiDeps, create_app
 from api.health import KafkaClickHouseProbe
 from bus.admin import ensure_topics, topic_id
 from bus.publisher import Publisher
-from jobs.scheduler import create_scheduler
+from jobs.consumer_lag import ConsumerLagJob
+from jobs.scheduler import IntervalJob, create_scheduler, schedule
 from poolstream.broker import BrokerSettings, EmbeddedBroker
 from poolstream.settings import Settings
 from schemas.clock import SystemClock
@@ -133,12 +134,12 @@ def faust_lifespan(settings: Settings, bootstrap: str, client: Client, board: Ag
     return lifespan
 
 
-def scheduler_lifespan(probe: KafkaClickHouseProbe) -> Lifespan:
+def scheduler_lifespan(jobs: Sequence[IntervalJob]) -> Lifespan:
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         scheduler = create_scheduler()
-        scheduler.add_job(probe.check, "interval", seconds=15, id="consumer-lag", max_instances=1,
-                          coalesce=True)
+        for job in jobs:
+            schedule(scheduler, job)
         scheduler.start()
         try:
             yield
@@ -215,7 +216,8 @@ def build_app(settings: Settings, bootstrap: str, client: Client, *, agents: boo
     if agents:
         lifespans.append(faust_lifespan(settings, bootstrap, client, board))
     if scheduler:
-        lifespans.append(scheduler_lifespan(probe))
+        lag = ConsumerLagJob(bootstrap, settings.streams.app_id, [settings.topics.shares, settings.topics.blocks])
+        lifespans.append(scheduler_lifespan([lag]))
     if stratum:
         lifespans.append(stratum_lifespan(settings, bootstrap))
     return create_app(ApiDeps(clickhouse=client, clock=SystemClock(), settings=settings.api, health=probe,
