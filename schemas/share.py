@@ -116,13 +116,19 @@ def _uint32(value: int | str, name: str) -> int:
     return value
 
 
+_FIELD_INDEX = {name: i for i, name in enumerate(Share.__struct_fields__)}
+
+#: What Arrow raises for a JSON value msgspec let through but a column cannot hold (e.g. a ts out of range).
+CONVERSION_ERRORS = (pa.ArrowException, OverflowError, TypeError, ValueError)
+
+
 def shares_to_batch(shares: Sequence[Share]) -> pa.RecordBatch:
-    """Columnar form of a list of shares."""
-    cols: dict[str, list[object]] = {name: [] for name in SHARE_COLUMNS}
-    for s in shares:
-        for name in SHARE_COLUMNS:
-            cols[name].append(getattr(s, name))
-    arrays = [pa.array(cols[f.name], type=f.type) for f in SHARE_SCHEMA]
+    """Columnar form of a list of shares, in one pass over the structs (the JSON path's hot loop).
+    Raises one of `CONVERSION_ERRORS` if a value does not fit its column."""
+    columns = list(zip(*(msgspec.structs.astuple(s) for s in shares), strict=True))
+    if not columns:
+        return pa.RecordBatch.from_pylist([], schema=SHARE_SCHEMA)
+    arrays = [pa.array(columns[_FIELD_INDEX[f.name]], type=f.type) for f in SHARE_SCHEMA]
     return pa.RecordBatch.from_arrays(arrays, schema=SHARE_SCHEMA)
 
 
@@ -167,12 +173,23 @@ def decode_arrow(data: bytes) -> pa.RecordBatch:
     return batch.replace_schema_metadata(SHARE_SCHEMA.metadata)
 
 
-def decode_message(data: bytes) -> pa.RecordBatch:
-    """Decode any message of the `shares` topic into the columnar form; raises `DecodeError`."""
+def decode_payload(data: bytes) -> pa.RecordBatch | list[Share]:
+    """Decode one message of the `shares` topic: an Arrow batch as a record batch, JSON as share structs
+    (callers batch many messages' structs into one columnar conversion). Raises `DecodeError`."""
     if data[:4] == ARROW_MAGIC:
         return decode_arrow(data)
     stripped = data.lstrip()
     if stripped[:1] in (b"{", b"["):
-        return shares_to_batch(decode_json(stripped))
+        return decode_json(stripped)
     raise DecodeError("message is neither JSON nor an Arrow IPC stream")
 
+
+def decode_message(data: bytes) -> pa.RecordBatch:
+    """Decode any message of the `shares` topic into the columnar form; raises `DecodeError`."""
+    payload = decode_payload(data)
+    if isinstance(payload, pa.RecordBatch):
+        return payload
+    try:
+        return shares_to_batch(payload)
+    except CONVERSION_ERRORS as exc:
+        raise DecodeError(f"invalid JSON share: {exc}") from None

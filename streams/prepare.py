@@ -19,7 +19,6 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import msgspec
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -30,7 +29,7 @@ from schemas.algorithms import ALGORITHM_NAMES, Algorithm
 from schemas.identity import address_coin
 from schemas.reasons import REASON_NAMES, Reason
 from schemas.rows import SHARES_ROW_SCHEMA
-from schemas.share import ARROW_MAGIC, SHARE_SCHEMA, DecodeError, Share, decode_arrow, decode_json
+from schemas.share import CONVERSION_ERRORS, SHARE_SCHEMA, DecodeError, Share, decode_payload, shares_to_batch
 from streams.columns import dictionary_codes, lookup_codes, names_dictionary, string_buffers
 from streams.offsets import RawMessage
 from streams.settings import StreamSettings
@@ -79,27 +78,14 @@ class Decoded:
 
 
 def decode(message: RawMessage) -> Decoded:
-    """Decode one message (`schemas.share.decode_message`, but JSON shares are left as structs)."""
-    data = message.value
+    """Decode one message (`schemas.share.decode_payload`: JSON shares stay structs until the batch)."""
     try:
-        if data[:4] == ARROW_MAGIC:
-            return Decoded(message, decode_arrow(data))
-        stripped = data.lstrip()
-        if stripped[:1] in (b"{", b"["):
-            return Decoded(message, None, shares=decode_json(stripped))
-        raise DecodeError("message is neither JSON nor an Arrow IPC stream")
+        payload = decode_payload(message.value)
     except DecodeError as exc:
         return Decoded(message, None, str(exc))
-
-
-_FIELD_INDEX = {name: i for i, name in enumerate(Share.__struct_fields__)}
-
-
-def shares_batch(shares: Sequence[Share]) -> pa.RecordBatch:
-    """`schemas.share.shares_to_batch` in one pass over the structs (the JSON path's hot loop)."""
-    columns = list(zip(*(msgspec.structs.astuple(s) for s in shares), strict=True))
-    arrays = [pa.array(columns[_FIELD_INDEX[f.name]], type=f.type) for f in SHARE_SCHEMA]
-    return pa.RecordBatch.from_arrays(arrays, schema=SHARE_SCHEMA)
+    if isinstance(payload, pa.RecordBatch):
+        return Decoded(message, payload)
+    return Decoded(message, None, shares=payload)
 
 
 def coins(table: pa.Table) -> pa.ChunkedArray | pa.Array:
@@ -122,7 +108,7 @@ def coins(table: pa.Table) -> pa.ChunkedArray | pa.Array:
     return pc.if_else(empty, filled, coin)
 
 
-_CONVERSION_ERRORS = (pa.ArrowException, OverflowError, TypeError, ValueError)
+
 
 
 def split_undecodable(decoded: Sequence[Decoded]) -> tuple[list[Decoded], list[tuple[RawMessage, str]]]:
@@ -278,15 +264,15 @@ class SharePreparer:
         if not json_shares:
             return [item.batch for item in items if item.batch is not None]
         try:
-            json_batch = shares_batch(json_shares)
-        except _CONVERSION_ERRORS:
+            json_batch = shares_to_batch(json_shares)
+        except CONVERSION_ERRORS:
             # rare: find the message(s) at fault, one by one
             own: dict[int, pa.RecordBatch] = {}
             for item in list(items):
                 if item.batch is None and item.shares is not None:
                     try:
-                        own[id(item)] = shares_batch(item.shares)
-                    except _CONVERSION_ERRORS as exc:
+                        own[id(item)] = shares_to_batch(item.shares)
+                    except CONVERSION_ERRORS as exc:
                         items.remove(item)
                         malformed.append((item.message, f"invalid JSON share: {exc}"))
             return [item.batch if item.batch is not None else own[id(item)] for item in items]
