@@ -108,9 +108,6 @@ def coins(table: pa.Table) -> pa.ChunkedArray | pa.Array:
     return pc.if_else(empty, filled, coin)
 
 
-
-
-
 def split_undecodable(decoded: Sequence[Decoded]) -> tuple[list[Decoded], list[tuple[RawMessage, str]]]:
     """(the messages with shares, in message order; the undecodable ones with the reason)."""
     items = [item for item in decoded if item.ok and item.rows]
