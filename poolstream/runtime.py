@@ -4,8 +4,9 @@ One process, one event loop: uvicorn serves the Litestar API, and the Faust work
 Stratum gateway start and stop inside its lifespan (chDB allows one process per data directory). SIGINT or
 SIGTERM stops uvicorn, which unwinds the lifespans in reverse: gateway closed and its producer flushed,
 scheduler stopped, Faust agents stopped within DRAIN_S + AGENTS_STOP_S (the write in flight finishes; a batch
-not yet durable is not acked, so it is replayed — never lost, never doubled), then the embedded broker child
-is terminated.
+not yet durable is not acked, so it is replayed — never lost, never doubled), then the embedded broker is
+stopped. The embedded broker is not a child of this process: a crash or kill -9 leaves it, with everything
+it holds and the group's committed offsets, for the next start (`poolstream.broker_service`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import TypeVar
 
 import uvicorn
@@ -32,7 +34,7 @@ from bus.admin import ensure_topics, topic_id
 from bus.publisher import Publisher
 from jobs.consumer_lag import ConsumerLagJob
 from jobs.scheduler import IntervalJob, create_scheduler, schedule
-from poolstream.broker import BrokerSettings, EmbeddedBroker
+from poolstream import broker_service
 from poolstream.settings import Settings
 from schemas.clock import SystemClock
 from schemas.config import SettingsError
@@ -71,17 +73,22 @@ def retry(what: str, attempt: Callable[[], T], every_s: float = 3.0) -> T:
 
 
 @contextlib.contextmanager
-def broker_for(settings: Settings) -> Iterator[str]:
-    """The Kafka bootstrap to use: KAFKA_BOOTSTRAP, or an embedded broker started for this process."""
+def broker_for(settings: Settings, *, keep: bool = False) -> Iterator[str]:
+    """The Kafka bootstrap to use: KAFKA_BOOTSTRAP, or the embedded broker, started detached or reused
+    (`poolstream.broker_service`): it outlives a crash or kill -9 of this process, so nothing that reached it
+    is lost. A clean stop (after the agents drained) stops it too, unless `keep`."""
     if not settings.embedded_broker:
         yield settings.kafka.bootstrap
         return
-    broker = EmbeddedBroker(BrokerSettings(port=settings.kafka.embedded_port)).start()
-    say(f"embedded Kafka-protocol broker on {broker.bootstrap} (memory only; set KAFKA_BOOTSTRAP for a real cluster)")
-    try:
-        yield broker.bootstrap
-    finally:
-        broker.stop()
+    directory = Path(settings.kafka.embedded_dir)
+    record, started = broker_service.ensure_running(directory, settings.kafka.embedded_port)
+    say(f"embedded Kafka-protocol broker on {record.bootstrap} ({'started' if started else 'reused'}, pid "
+        f"{record.pid}; memory only; set KAFKA_BOOTSTRAP for a real cluster)")
+    yield record.bootstrap
+    # reached only on a clean stop: an exception leaves the broker (and what it holds) for the next start
+    if keep:
+        say(f"embedded broker left running on {record.bootstrap} (`poolstream broker --stop` stops it)")
+    elif broker_service.stop(directory):
         say("embedded broker stopped")
 
 
@@ -248,11 +255,11 @@ def ports_free(settings: Settings, *, stratum: bool) -> None:
                                     f"choose another with {variable}") from None
 
 
-def run(settings: Settings, *, stratum: bool | None = None) -> None:
+def run(settings: Settings, *, stratum: bool | None = None, keep_broker: bool = False) -> None:
     """Everything in one process (the `make run` default)."""
     with_stratum = settings.run.stratum_enabled if stratum is None else stratum
     ports_free(settings, stratum=with_stratum)
-    with broker_for(settings) as bootstrap:
+    with broker_for(settings, keep=keep_broker) as bootstrap:
         client = prepare(settings, bootstrap)
         app = build_app(settings, bootstrap, client, agents=True, scheduler=True, stratum=with_stratum)
         try:

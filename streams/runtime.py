@@ -2,7 +2,8 @@
 
 Per flushed batch, in this order:
 1. decode each take of messages (in a thread) and collect takes until the batch is due: `max_rows` rows,
-   `flush_interval_s` since its first take, or a short take (the stream went quiet);
+   `flush_interval_s` since its first take (whether or not another take arrives), or a short take (the
+   stream went quiet);
 2. drop replays: messages at or below their partition's watermark (`streams.offsets.Watermarks`);
 3. the agent's checks (`BatchHandler.prepare`, in a thread);
 4. dead letters published and flushed (`streams.deadletters`, split to fit the broker's limit);
@@ -123,6 +124,7 @@ class AgentRuntime(Generic[D, P]):
         self._sleep = sleep
         self._backoff = backoff
         self._storing: asyncio.Future[None] | None = None
+        self._pending_since: float | None = None  # when the batch being collected got its first take
         self._entered = False
         self.last_activity = monotonic()  # when a take last arrived
         self.batches = 0  # batches written
@@ -140,11 +142,17 @@ class AgentRuntime(Generic[D, P]):
         self.status.started()
         batch: _Collecting[D] = _Collecting()
         try:
-            async for take in source.takes():
+            async for take in self._takes(source):
+                if take is None:  # the batch waited its interval and nothing more came: flush it now
+                    self._pending_since = None
+                    await self._flush(batch, source)
+                    yield sum(len(t) for t in batch.takes)
+                    batch = _Collecting()
+                    continue
                 now = self.last_activity = self._monotonic()
                 decoded = await self._step("decode", functools.partial(self._decode, take))
                 if not batch.takes:
-                    batch.since = now
+                    batch.since = self._pending_since = now
                 batch.takes.append(take)
                 batch.items.extend(decoded)
                 batch.rows += sum(self.handler.rows(item) for item in decoded)
@@ -152,6 +160,7 @@ class AgentRuntime(Generic[D, P]):
                 if not (quiet or batch.rows >= self.limits.max_rows
                         or now - batch.since >= self.limits.flush_interval_s):
                     continue
+                self._pending_since = None
                 await self._flush(batch, source)
                 yield sum(len(t) for t in batch.takes)
                 batch = _Collecting()
@@ -163,6 +172,35 @@ class AgentRuntime(Generic[D, P]):
         finally:  # ended, cancelled (a stop) or closed
             if self.status.state is not AgentState.DEAD:
                 self.status.stopped()
+
+    async def _takes(self, source: Source) -> AsyncIterator[Take | None]:
+        """The source's takes, and None when a batch is pending (`self._pending_since`) and its flush
+        interval has passed without a take. Without it the last take of a burst that fills `max_messages`
+        exactly would wait for the next message (a quiet topic after a producer's last batch: those shares
+        were stored only when more came). The source is asked for its next take in a task of its own that a
+        timeout does not cancel: no take is read ahead, none is abandoned half-read."""
+        takes = source.takes().__aiter__()
+        asking: asyncio.Future[Take] | None = None
+        try:
+            while True:
+                if asking is None:
+                    asking = asyncio.ensure_future(takes.__anext__())
+                since = self._pending_since
+                timeout = None if since is None else max(0.0, since + self.limits.flush_interval_s - self._monotonic())
+                done, _ = await asyncio.wait({asking}, timeout=timeout)
+                if not done:
+                    yield None
+                    continue
+                answered, asking = asking, None
+                try:
+                    take = answered.result()
+                except StopAsyncIteration:
+                    return
+                yield take
+        finally:
+            if asking is not None:
+                asking.cancel()
+                await asyncio.gather(asking, return_exceptions=True)
 
     def _decode(self, take: Take) -> list[D]:
         return self.handler.decode(take.messages())

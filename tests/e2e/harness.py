@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from poolstream import broker_service
 from poolstream.broker import free_port
 
 POOLSTREAM = str(Path(sys.executable).with_name("poolstream"))
@@ -53,9 +54,20 @@ class System:
         return code
 
     def kill(self) -> None:
+        """kill -9 of `poolstream run` (the embedded broker, its own process, survives it)."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+        self.proc = None
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.workdir / "data" / "broker"
+
+    def close(self) -> None:
+        """End of a test: kill poolstream if it still runs, and stop its embedded broker."""
+        self.kill()
+        broker_service.stop(self.broker_dir)
 
     def get(self, path: str) -> httpx.Response:
         return httpx.get(f"http://127.0.0.1:{self.api_port}{path}", timeout=10)

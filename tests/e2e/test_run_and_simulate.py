@@ -36,7 +36,7 @@ def system(tmp_path: Path) -> Iterator[System]:
     try:
         yield s
     finally:
-        s.kill()
+        s.close()
 
 
 def test_simulated_fleet_hashrate_counts_and_restart(system: System) -> None:
