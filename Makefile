@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-unit test-integration test-e2e lint bench migrate simulate stratum up down clean
+.PHONY: help venv run test test-unit test-integration test-e2e chaos lint bench migrate simulate stratum up down clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ test-integration: $(STAMP) ## integration tests (embedded broker + chDB)
 
 test-e2e: $(STAMP) ## end-to-end tests (poolstream run as a subprocess)
 	$(BIN)/python -m pytest -q tests/e2e $(ARGS)
+
+chaos: $(STAMP) ## kill -9 poolstream >= 10 times while >= 10M shares stream; prints lost / doubled (not in make test)
+	$(BIN)/python -m pytest -q -s -m slow tests/e2e/test_chaos.py $(ARGS)
 
 lint: $(STAMP) ## ruff and mypy --strict
 	$(BIN)/ruff check .

@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -72,22 +73,33 @@ def retry(what: str, attempt: Callable[[], T], every_s: float = 3.0) -> T:
             time.sleep(every_s)
 
 
+@dataclass
+class BrokerUse:
+    """The broker this run uses; `keep` set during the run leaves an embedded one running at a clean stop."""
+
+    bootstrap: str
+    keep: bool = False
+    why: str = ""
+
+
 @contextlib.contextmanager
-def broker_for(settings: Settings, *, keep: bool = False) -> Iterator[str]:
+def broker_for(settings: Settings, *, keep: bool = False) -> Iterator[BrokerUse]:
     """The Kafka bootstrap to use: KAFKA_BOOTSTRAP, or the embedded broker, started detached or reused
     (`poolstream.broker_service`): it outlives a crash or kill -9 of this process, so nothing that reached it
-    is lost. A clean stop (after the agents drained) stops it too, unless `keep`."""
+    is lost. A clean stop stops it too once the agents drained it, unless `keep` (or the run set `keep`:
+    producers outside this process were still writing, and stopping it would drop their messages)."""
     if not settings.embedded_broker:
-        yield settings.kafka.bootstrap
+        yield BrokerUse(settings.kafka.bootstrap)
         return
     directory = Path(settings.kafka.embedded_dir)
     record, started = broker_service.ensure_running(directory, settings.kafka.embedded_port)
     say(f"embedded Kafka-protocol broker on {record.bootstrap} ({'started' if started else 'reused'}, pid "
         f"{record.pid}; memory only; set KAFKA_BOOTSTRAP for a real cluster)")
-    yield record.bootstrap
+    use = BrokerUse(record.bootstrap, keep=keep, why="--keep-broker" if keep else "")
+    yield use
     # reached only on a clean stop: an exception leaves the broker (and what it holds) for the next start
-    if keep:
-        say(f"embedded broker left running on {record.bootstrap} (`poolstream broker --stop` stops it)")
+    if use.keep:
+        say(f"embedded broker left running on {record.bootstrap} ({use.why}; `poolstream broker --stop` stops it)")
     elif broker_service.stop(directory):
         say("embedded broker stopped")
 
@@ -109,7 +121,15 @@ def require_server_clickhouse(settings: Settings, component: str) -> None:
         )
 
 
-def faust_lifespan(settings: Settings, bootstrap: str, client: Client, board: AgentBoard) -> Lifespan:
+@dataclass
+class Shutdown:
+    """What the stop found: whether the input topics went quiet before the consumer left."""
+
+    quiet: bool = True
+
+
+def faust_lifespan(settings: Settings, bootstrap: str, client: Client, board: AgentBoard,
+                   shutdown: Shutdown | None = None) -> Lifespan:
     stream_settings = settings.stream(bootstrap)
     app = create_faust_app(stream_settings)
     ingest = ShareIngest(stream_settings, settings.topics, ShareWriter(client),
@@ -130,7 +150,9 @@ def faust_lifespan(settings: Settings, bootstrap: str, client: Client, board: Ag
                 yield
                 # The stop is bounded (DRAIN_S + AGENTS_STOP_S): nothing is lost, what is not acked is replayed.
                 stopping = time.monotonic()
-                await ingest.drained(timeout_s=DRAIN_S)
+                quiet = await ingest.drained(timeout_s=DRAIN_S)
+                if shutdown is not None:
+                    shutdown.quiet = quiet
         except TimeoutError:
             say(f"agents not stopped within {AGENTS_STOP_S:.1f}s; unacknowledged messages are replayed at the next start")
         await asyncio.gather(ingest.runtime.stored(), blocks.stored())  # the write in flight finishes
@@ -214,14 +236,14 @@ def serve_api(settings: Settings, app: Litestar) -> None:
 
 
 def build_app(settings: Settings, bootstrap: str, client: Client, *, agents: bool, scheduler: bool,
-              stratum: bool) -> Litestar:
+              stratum: bool, shutdown: Shutdown | None = None) -> Litestar:
     board = AgentBoard()  # the agents' statuses, read by the health probe
     probe = KafkaClickHouseProbe(bootstrap=bootstrap, group_id=settings.streams.app_id,
                                  topics=[settings.topics.shares, settings.topics.blocks], clickhouse=client,
                                  agents=board)
     lifespans: list[Lifespan] = []
     if agents:
-        lifespans.append(faust_lifespan(settings, bootstrap, client, board))
+        lifespans.append(faust_lifespan(settings, bootstrap, client, board, shutdown))
     if scheduler:
         lag = ConsumerLagJob(bootstrap, settings.streams.app_id, [settings.topics.shares, settings.topics.blocks])
         lifespans.append(scheduler_lifespan([lag]))
@@ -259,13 +281,17 @@ def run(settings: Settings, *, stratum: bool | None = None, keep_broker: bool = 
     """Everything in one process (the `make run` default)."""
     with_stratum = settings.run.stratum_enabled if stratum is None else stratum
     ports_free(settings, stratum=with_stratum)
-    with broker_for(settings, keep=keep_broker) as bootstrap:
-        client = prepare(settings, bootstrap)
-        app = build_app(settings, bootstrap, client, agents=True, scheduler=True, stratum=with_stratum)
+    with broker_for(settings, keep=keep_broker) as broker:
+        client = prepare(settings, broker.bootstrap)
+        shutdown = Shutdown()
+        app = build_app(settings, broker.bootstrap, client, agents=True, scheduler=True, stratum=with_stratum,
+                        shutdown=shutdown)
         try:
             serve_api(settings, app)
         finally:
             client.close()
+        if not shutdown.quiet and not broker.keep:
+            broker.keep, broker.why = True, "messages were still arriving: producers outside poolstream write to it"
 
 
 def run_component(settings: Settings, component: str) -> None:

@@ -244,9 +244,11 @@ class AgentRuntime(Generic[D, P]):
         if not task.cancelled() and (exc := task.exception()) is not None and self.status.state is not AgentState.DEAD:
             self.status.died(exc)
 
-    async def drained(self, idle_s: float = 1.0, timeout_s: float = 2.0) -> None:
+    async def drained(self, idle_s: float = 1.0, timeout_s: float = 2.0) -> bool:
         """Wait until no message arrived for `idle_s`, at most `timeout_s` (at shutdown, after the sources
-        stopped: what they published is stored before the consumer goes away, within the stop budget)."""
+        stopped: what they published is stored before the consumer goes away, within the stop budget).
+        True if the stream went quiet; False if messages were still arriving at the deadline."""
         deadline = self._monotonic() + timeout_s
         while self._monotonic() < deadline and self._monotonic() - self.last_activity < idle_s:
             await self._sleep(0.05)
+        return self._monotonic() - self.last_activity >= idle_s

@@ -87,10 +87,11 @@ class ShareIngest:
             self.dedup.mark(np.array(keys, dtype=np.uint64), np.array(times, dtype=np.int64), reasons)
         log.info("duplicate window restored with %d recent shares", len(keys))
 
-    async def drained(self, idle_s: float = 1.0, timeout_s: float = 2.0) -> None:
+    async def drained(self, idle_s: float = 1.0, timeout_s: float = 2.0) -> bool:
         """Wait until the agent has seen no message for `idle_s` (at most `timeout_s`): called at shutdown
-        after the sources stopped, so what they published is stored before the consumer goes away."""
-        await self.runtime.drained(idle_s, timeout_s)
+        after the sources stopped, so what they published is stored before the consumer goes away. False if
+        messages were still arriving (a producer outside this process is still writing)."""
+        return await self.runtime.drained(idle_s, timeout_s)
 
     def forget_partitions(self) -> None:
         """After a rebalance, read the watermarks again before trusting them."""

@@ -41,9 +41,12 @@ class System:
         self.proc: subprocess.Popen[str] | None = None
         self.log = workdir / "poolstream.log"
 
-    def start(self, timeout: float = 120.0) -> None:
+    def start_nowait(self) -> None:
         self.proc = subprocess.Popen([POOLSTREAM, "run"], cwd=self.workdir, env=self.env, text=True,
                                      stdout=self.log.open("a"), stderr=subprocess.STDOUT)
+
+    def start(self, timeout: float = 120.0) -> None:
+        self.start_nowait()
         self.wait_for(lambda: self.get("/api/v1/admin/health").status_code == 200, timeout, "the API to be healthy")
 
     def stop(self, timeout: float = 60.0) -> int:
@@ -59,6 +62,29 @@ class System:
             self.proc.kill()
             self.proc.wait(10)
         self.proc = None
+
+    @property
+    def bootstrap(self) -> str:
+        """Where clients find the broker poolstream uses (its embedded one unless KAFKA_BOOTSTRAP)."""
+        return self.env.get("KAFKA_BOOTSTRAP") or f"127.0.0.1:{self.env['EMBEDDED_BROKER_PORT']}"
+
+    def clickhouse(self, *queries: str) -> list[Any]:
+        """The first value of each query, read from the system's chDB in a process of its own (chDB allows one
+        data directory per process); poolstream must be stopped."""
+        script = (
+            "import json, sys\n"
+            "from sinks.client import ClickHouseSettings, connect\n"
+            f"c = connect(ClickHouseSettings(dsn={self.env['CLICKHOUSE_DSN']!r}))\n"
+            "out = [c.query(q).result_rows[0][0] for q in json.loads(sys.argv[1])]\n"
+            "c.close()\n"
+            "print(json.dumps(out, default=float), flush=True)\n"
+            "import os; os._exit(0)\n"
+        )
+        done = subprocess.run([sys.executable, "-c", script, json.dumps(list(queries))], cwd=self.workdir,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        result: list[Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        return result
 
     @property
     def broker_dir(self) -> Path:
