@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,8 +15,11 @@ from typing import Any
 
 import httpx
 
+from bus.publisher import Publisher, PublisherSettings
 from poolstream import broker_service
 from poolstream.broker import free_port
+from schemas.share import Share, encode_json
+from schemas.topics import TopicNames
 
 POOLSTREAM = str(Path(sys.executable).with_name("poolstream"))
 
@@ -128,6 +132,34 @@ class System:
                 last = exc
             time.sleep(0.5)
         raise AssertionError(f"timed out waiting for {what} (last error: {last!r})\n{self.log.read_text()[-3000:]}")
+
+
+class JsonProducer(threading.Thread):
+    """An external Stratum server's view: one JSON share per message every `interval_s`, until stopped.
+    `stop()` returns how many the broker acknowledged."""
+
+    def __init__(self, bootstrap: str, miner: str, worker: str, interval_s: float = 0.02) -> None:
+        super().__init__(daemon=True)
+        self._publisher = Publisher(PublisherSettings(bootstrap))
+        self._halt = threading.Event()
+        self._miner, self._worker, self._interval_s = miner, worker, interval_s
+        self.sent = 0
+
+    def run(self) -> None:
+        n = 0
+        while not self._halt.wait(self._interval_s):
+            share = Share(ts=int(time.time() * 1000), algorithm="sha256d", miner=self._miner, worker=self._worker,
+                          difficulty=1.0, network_difficulty=1e12, job_id="j", extranonce2=f"{n:08x}", ntime=1,
+                          nonce=n)
+            self._publisher.publish(TopicNames().shares, encode_json(share), key=self._miner.encode())
+            n += 1
+        self._publisher.flush()
+        self.sent = self._publisher.delivered
+
+    def stop(self) -> int:
+        self._halt.set()
+        self.join(60)
+        return self.sent
 
 
 class Simulation:

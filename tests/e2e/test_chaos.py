@@ -14,46 +14,16 @@ from __future__ import annotations
 import os
 import random
 import signal
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from bus.publisher import Publisher, PublisherSettings
-from schemas.share import Share, encode_json
-from schemas.topics import TopicNames
-from tests.e2e.harness import System
+from tests.e2e.harness import JsonProducer, System
 
 pytestmark = pytest.mark.e2e
 
 MINER = "bc1qchaos0producer000000000000000000000json"
-
-
-class JsonProducer(threading.Thread):
-    """One JSON share per message, every 5 ms, until stopped; `sent` counts what the broker acknowledged."""
-
-    def __init__(self, bootstrap: str) -> None:
-        super().__init__(daemon=True)
-        self._publisher = Publisher(PublisherSettings(bootstrap))
-        self._halt = threading.Event()
-        self.sent = 0
-
-    def run(self) -> None:
-        n = 0
-        while not self._halt.wait(0.005):
-            share = Share(ts=int(time.time() * 1000), algorithm="sha256d", miner=MINER, worker="json",
-                          difficulty=2.0, network_difficulty=1e12, job_id="c", extranonce2=f"{n:08x}",
-                          ntime=1, nonce=n)
-            self._publisher.publish(TopicNames().shares, encode_json(share), key=MINER.encode())
-            n += 1
-        self._publisher.flush()
-        self.sent = self._publisher.delivered
-
-    def stop(self) -> int:
-        self._halt.set()
-        self.join(60)
-        return self.sent
 
 
 def kill_at_random(system: System, rng: random.Random) -> str:
@@ -86,7 +56,7 @@ def chaos(tmp_path: Path, miners: int, kills: int, seed: int) -> None:
     try:
         simulation = system.simulation("--miners", str(miners), "--workers", "10", "--duration", "600",
                                        "--seed", str(seed))
-        json_producer = JsonProducer(system.bootstrap)
+        json_producer = JsonProducer(system.bootstrap, MINER, "json", interval_s=0.005)
         json_producer.start()
         moments = [kill_at_random(system, rng) for _ in range(kills)]
         report = simulation.report()

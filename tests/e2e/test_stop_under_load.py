@@ -10,18 +10,14 @@ poolstream is down, or not yet stored when it stopped, are still there.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bus.publisher import Publisher, PublisherSettings
 from poolstream.broker import EmbeddedBroker
-from schemas.share import Share, encode_json
-from schemas.topics import TopicNames
-from tests.e2e.harness import System
+from tests.e2e.harness import JsonProducer, System
 
 pytestmark = pytest.mark.e2e
 
@@ -36,29 +32,6 @@ def broker() -> Iterator[str]:
         yield running.bootstrap
 
 
-class Trickle(threading.Thread):
-    """Publishes one JSON share every 20 ms until stopped; `sent` counts them."""
-
-    def __init__(self, bootstrap: str) -> None:
-        super().__init__(daemon=True)
-        self._publisher = Publisher(PublisherSettings(bootstrap))
-        self._halt = threading.Event()
-        self.sent = 0
-
-    def run(self) -> None:
-        while not self._halt.wait(0.02):
-            share = Share(ts=int(time.time() * 1000), algorithm="sha256d", miner=MINER, worker="trickle",
-                          difficulty=1.0, network_difficulty=1e12, job_id="t", extranonce2="00", ntime=1, nonce=self.sent)
-            self._publisher.publish(TopicNames().shares, encode_json(share), key=MINER.encode())
-            self.sent += 1
-        self._publisher.flush()
-
-    def stop(self) -> int:
-        self._halt.set()
-        self.join(30)
-        return self.sent
-
-
 def accepted(system: System) -> int:
     return int(system.data("/api/v1/stats")["shares_24h"]["accepted"])
 
@@ -70,7 +43,7 @@ def test_sigint_under_load_stops_within_5s_and_restart_stores_every_share_once(t
         warm = system.simulate("--miners", "1", "--workers", "2", "--duration", "120", "--seed", "1")
         system.wait_for(lambda: accepted(system) == warm["accepted_valid"], 60, "the agent to consume")
         simulation = system.simulation(*FLEET)
-        trickle = Trickle(broker)
+        trickle = JsonProducer(broker, MINER, "trickle")
         trickle.start()
         system.wait_for(lambda: accepted(system) > warm["accepted_valid"] + 2_000, 60, "the stream to be stored")
         assert simulation.proc.poll() is None, "the simulator is streaming when Ctrl-C comes"

@@ -8,7 +8,7 @@ import threading
 import pytest
 from prometheus_client import REGISTRY
 
-from streams.runtime import BatchLimits
+from streams.runtime import BatchLimits, Take
 from streams.supervision import AgentState
 from tests.unit.streams.fakes import Source, drive, message, messages, rig
 
@@ -140,3 +140,37 @@ def test_an_agent_whose_task_dies_says_so_and_does_not_consume_again() -> None:
 
     asyncio.run(scenario())
     assert r.handler.written == [[0]]
+
+
+def test_a_full_take_followed_by_silence_is_flushed_after_the_interval() -> None:
+    """The last take of a burst can fill `max_messages` exactly; nothing more may ever come. The batch is
+    written and acked after `flush_interval_s` anyway, while the source is still waiting for messages."""
+    r = rig(limits=BatchLimits(max_messages=2, max_rows=1_000, flush_interval_s=0.05))
+
+    class Silent(Source):
+        async def takes(self):  # type: ignore[no-untyped-def]
+            yield Take(messages(0, 1))
+            await asyncio.Event().wait()  # a quiet topic
+            yield Take(messages(2))  # pragma: no cover - never reached
+
+    async def scenario() -> list[int]:
+        source = Silent([], r.log)
+        counts: list[int] = []
+
+        async def consume() -> None:
+            async for n in r.runtime.run(source):
+                counts.append(n)
+
+        task = asyncio.ensure_future(consume())
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            if source.acked:
+                break
+        await r.runtime.stored()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert source.acked == [0, 1]
+        return counts
+
+    assert asyncio.run(scenario()) == [2]
+    assert "write [0, 1]" in r.log
