@@ -14,6 +14,8 @@ of the insert's time. Low-cardinality columns may arrive dictionary-encoded (`st
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -22,6 +24,8 @@ import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
 from schemas.rows import SHARES_TABLE
+from sinks import repair
+from sinks.repair import Repair
 from sinks.retry import until_durable
 
 
@@ -67,6 +71,21 @@ class ShareWriter:
         if self._in_place is not None:
             self._in_place.close()
             self._in_place = None
+
+    def record_intent(self, topic: str, topic_id: str, token: str, ranges: list[list[int]], rows: int) -> None:
+        """Record what the next `write` is about to insert (`sinks.repair` completes it after a crash)."""
+        if rows == 0:
+            return
+        now_ns = time.time_ns()
+        row = [topic, topic_id, now_ns, token, json.dumps(ranges), rows,
+               dt.datetime.fromtimestamp(now_ns / 1e9, dt.UTC)]
+        until_durable("insert_intents", lambda: self._client.insert(
+            "insert_intents", [row], column_names=["topic", "topic_id", "seq", "token", "ranges", "rows", "at"]),
+            self._sleep, self._max_backoff_s)
+
+    def complete_last_insert(self, topic: str, topic_id: str) -> Repair:
+        """Before consuming: complete the last INSERT of `topic` if a crash cut it short (`sinks.repair`)."""
+        return repair.complete(self._client, topic, topic_id)
 
     def watermarks(self, topic: str, topic_id: str) -> dict[int, int]:
         """Highest offset durably written per partition of `topic` (this incarnation of it: `topic_id`)."""

@@ -79,7 +79,13 @@ class ShareIngest:
         )
 
     def restore(self) -> None:
-        """Rebuild the duplicate window from ClickHouse (state that matters survives a restart)."""
+        """Before consuming: complete the last INSERT if a crash cut it short (its tables agree again, and
+        its offsets count as stored), then rebuild the duplicate window from ClickHouse."""
+        topic = self.topics.shares
+        done = self.writer.complete_last_insert(topic, self.topic_ids.get(topic, ""))
+        if done.intent_rows:
+            log.info("last insert before this start: %d of %d rows in shares; completed %s", done.raw_rows,
+                     done.intent_rows, ", ".join(done.repaired) or "nothing")
         since = self.clock.now_ms() - self.settings.dedup_window_s * 1000
         keys, times = self.writer.recent_keys(since)
         if keys:
@@ -123,7 +129,12 @@ class ShareIngest:
     def write(self, prepared: Prepared, ranges: OffsetRanges) -> None:
         """The one INSERT of the batch, durable on return; then the metrics."""
         started = time.perf_counter()
-        self.writer.write(prepared.rows, ranges.token(SHARES_TABLE, self.topic_ids))
+        token = ranges.token(SHARES_TABLE, self.topic_ids)
+        topic = self.topics.shares
+        self.writer.record_intent(topic, self.topic_ids.get(topic, ""), token,
+                                  [[p, a, b] for (t, p), (a, b) in sorted(ranges.ranges.items()) if t == topic],
+                                  prepared.rows.num_rows)
+        self.writer.write(prepared.rows, token)
         metrics.SINK_BATCH_SECONDS.labels(SHARES_TABLE).observe(time.perf_counter() - started)
         metrics.SINK_BATCH_ROWS.labels(SHARES_TABLE).observe(prepared.rows.num_rows)
         metrics.SHARES_IN.labels("accepted").inc(prepared.accepted)
