@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-unit test-integration test-e2e chaos lint bench migrate simulate stratum up down clean
+.PHONY: help venv run stop test test-unit test-integration test-e2e chaos lint bench migrate simulate stratum up down clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ venv: $(STAMP) ## create .venv and install poolstream with its pinned dependenci
 
 run: $(STAMP) ## start everything: embedded broker, chDB, agents, API :8080, scheduler, Stratum
 	$(BIN)/poolstream run $(ARGS)
+
+stop: $(STAMP) ## stop the embedded broker `make run` leaves running (what it still holds is dropped)
+	$(BIN)/poolstream broker --stop
 
 test: $(STAMP) ## run unit, integration and end-to-end tests
 	$(BIN)/python -m pytest -q $(ARGS)

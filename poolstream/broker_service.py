@@ -84,6 +84,9 @@ def ensure_running(directory: Path, port: int, timeout_s: float = 20.0) -> tuple
                 f"stop it (`poolstream broker --stop`) or set EMBEDDED_BROKER_PORT={record.port}"
             )
         return record, False
+    deadline = time.monotonic() + 5.0  # a broker that is just stopping lets go of its port shortly
+    while port_open("127.0.0.1", port) and time.monotonic() < deadline:
+        time.sleep(0.1)
     if port_open("127.0.0.1", port):
         raise BrokerError(f"port {port} is in use by another program: set EMBEDDED_BROKER_PORT to a free port, "
                           "or KAFKA_BOOTSTRAP to use that broker")
@@ -108,7 +111,8 @@ def ensure_running(directory: Path, port: int, timeout_s: float = 20.0) -> tuple
 
 
 def stop(directory: Path, timeout_s: float = 10.0) -> bool:
-    """Stop the embedded broker of `directory` (SIGTERM, then SIGKILL). False if none was running."""
+    """Stop the embedded broker of `directory` (SIGTERM, then SIGKILL), and wait until it let go of its port.
+    False if none was running. What it held that was not yet consumed is gone (memory only)."""
     record = read_record(directory)
     if record is None:
         with contextlib.suppress(OSError):
@@ -120,6 +124,8 @@ def stop(directory: Path, timeout_s: float = 10.0) -> bool:
         time.sleep(0.05)
     if pid_alive(record.pid):
         os.kill(record.pid, signal.SIGKILL)
+    while port_open(record.host, record.port) and time.monotonic() < deadline + 5.0:
+        time.sleep(0.05)
     return True
 
 
@@ -141,8 +147,8 @@ def serve(directory: Path, port: int) -> None:
         while not stopping and broker.running:
             time.sleep(0.2)
     finally:
+        broker.stop()  # first: while the pidfile is there, a new start waits instead of seeing a stranger
         with contextlib.suppress(OSError):
             (directory / PIDFILE).unlink()
-        broker.stop()
     if not stopping:
         raise BrokerError("the embedded broker process exited on its own")

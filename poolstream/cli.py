@@ -34,7 +34,7 @@ def setup_logging(level: str) -> None:
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     from poolstream.runtime import run
 
-    run(settings, stratum=False if args.no_stratum else None, keep_broker=args.keep_broker)
+    run(settings, stratum=False if args.no_stratum else None, stop_broker=args.stop_broker)
     exit_now(0)
 
 
@@ -156,8 +156,9 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="everything in one process: broker (embedded), agents, API, scheduler, Stratum")
     run.add_argument("--no-stratum", action="store_true", help="do not start the Stratum gateway")
-    run.add_argument("--keep-broker", action="store_true",
-                     help="leave the embedded broker running at a clean stop (it always survives a crash)")
+    run.add_argument("--stop-broker", action="store_true",
+                     help="at a clean stop, stop the embedded broker too if its input went quiet (by default it "
+                          "keeps running, with whatever is queued, for the next start)")
     add_stratum_options(run)
     run.set_defaults(func=cmd_run)
     for name, text in (("worker", "the Faust worker only (needs a ClickHouse server and KAFKA_BOOTSTRAP)"),

@@ -4,9 +4,9 @@ One process, one event loop: uvicorn serves the Litestar API, and the Faust work
 Stratum gateway start and stop inside its lifespan (chDB allows one process per data directory). SIGINT or
 SIGTERM stops uvicorn, which unwinds the lifespans in reverse: gateway closed and its producer flushed,
 scheduler stopped, Faust agents stopped within DRAIN_S + AGENTS_STOP_S (the write in flight finishes; a batch
-not yet durable is not acked, so it is replayed — never lost, never doubled), then the embedded broker is
-stopped. The embedded broker is not a child of this process: a crash or kill -9 leaves it, with everything
-it holds and the group's committed offsets, for the next start (`poolstream.broker_service`).
+not yet durable is not acked, so it is replayed — never lost, never doubled). The embedded broker is not a
+child of this process: a stop, a crash or kill -9 leaves it, with everything it holds and the group's
+committed offsets, for the next start (`poolstream.broker_service`).
 """
 
 from __future__ import annotations
@@ -83,11 +83,11 @@ class BrokerUse:
 
 
 @contextlib.contextmanager
-def broker_for(settings: Settings, *, keep: bool = False) -> Iterator[BrokerUse]:
+def broker_for(settings: Settings, *, stop: bool = False) -> Iterator[BrokerUse]:
     """The Kafka bootstrap to use: KAFKA_BOOTSTRAP, or the embedded broker, started detached or reused
-    (`poolstream.broker_service`): it outlives a crash or kill -9 of this process, so nothing that reached it
-    is lost. A clean stop stops it too once the agents drained it, unless `keep` (or the run set `keep`:
-    producers outside this process were still writing, and stopping it would drop their messages)."""
+    (`poolstream.broker_service`): it outlives this process, crash, kill -9 or clean stop alike, so nothing
+    that reached it is lost. With `stop`, a clean stop stops it too, but only once the agents found its input
+    quiet (the run clears `keep`); otherwise it is left running and the stop says so."""
     if not settings.embedded_broker:
         yield BrokerUse(settings.kafka.bootstrap)
         return
@@ -95,11 +95,14 @@ def broker_for(settings: Settings, *, keep: bool = False) -> Iterator[BrokerUse]
     record, started = broker_service.ensure_running(directory, settings.kafka.embedded_port)
     say(f"embedded Kafka-protocol broker on {record.bootstrap} ({'started' if started else 'reused'}, pid "
         f"{record.pid}; memory only; set KAFKA_BOOTSTRAP for a real cluster)")
-    use = BrokerUse(record.bootstrap, keep=keep, why="--keep-broker" if keep else "")
+    use = BrokerUse(record.bootstrap, keep=True, why="it keeps what is queued for the next start")
+    if stop:
+        use.keep, use.why = False, ""
     yield use
     # reached only on a clean stop: an exception leaves the broker (and what it holds) for the next start
     if use.keep:
-        say(f"embedded broker left running on {record.bootstrap} ({use.why}; `poolstream broker --stop` stops it)")
+        say(f"embedded broker left running on {record.bootstrap} ({use.why}; `poolstream broker --stop` or "
+            "`make stop` stops it)")
     elif broker_service.stop(directory):
         say("embedded broker stopped")
 
@@ -277,11 +280,11 @@ def ports_free(settings: Settings, *, stratum: bool) -> None:
                                     f"choose another with {variable}") from None
 
 
-def run(settings: Settings, *, stratum: bool | None = None, keep_broker: bool = False) -> None:
+def run(settings: Settings, *, stratum: bool | None = None, stop_broker: bool = False) -> None:
     """Everything in one process (the `make run` default)."""
     with_stratum = settings.run.stratum_enabled if stratum is None else stratum
     ports_free(settings, stratum=with_stratum)
-    with broker_for(settings, keep=keep_broker) as broker:
+    with broker_for(settings, stop=stop_broker) as broker:
         client = prepare(settings, broker.bootstrap)
         shutdown = Shutdown()
         app = build_app(settings, broker.bootstrap, client, agents=True, scheduler=True, stratum=with_stratum,
@@ -291,7 +294,7 @@ def run(settings: Settings, *, stratum: bool | None = None, keep_broker: bool = 
         finally:
             client.close()
         if not shutdown.quiet and not broker.keep:
-            broker.keep, broker.why = True, "messages were still arriving: producers outside poolstream write to it"
+            broker.keep, broker.why = True, "messages were still arriving: stopping it would drop them"
 
 
 def run_component(settings: Settings, component: str) -> None:

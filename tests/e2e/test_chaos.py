@@ -41,8 +41,7 @@ def kill_at_random(system: System, rng: random.Random) -> str:
         assert system.proc is not None
         system.proc.send_signal(signal.SIGINT)
         time.sleep(rng.uniform(0.05, 1.5))
-        system.kill()
-        # a drain that finished in time stopped the embedded broker (a clean stop): fine, nothing was left
+        system.kill()  # a drain that finished first was a clean stop: the broker keeps what is queued
     system.start(timeout=180)
     return moment
 
@@ -64,11 +63,11 @@ def chaos(tmp_path: Path, miners: int, kills: int, seed: int) -> None:
         produced = report["accepted_valid"] + sent
         assert produced > 0 and len(moments) == kills
 
-        def caught_up() -> bool:  # all stored, or the agents have stored what they will (no progress for 20 s)
+        def caught_up() -> bool:  # all stored, or the agents have stored what they will (no progress for 60 s)
             if int(system.data("/api/v1/stats")["shares_24h"]["accepted"]) >= produced:
                 return True
             agents = system.get("/api/v1/admin/health").json()["data"]["agents"]
-            return all(a["seconds_since_progress"] >= 20 for a in agents)
+            return all(a["seconds_since_progress"] >= 60 for a in agents)
 
         system.wait_for(caught_up, 900, "the agents to catch up")
         time.sleep(2.0)  # a late double count would show up here
@@ -99,7 +98,7 @@ def chaos(tmp_path: Path, miners: int, kills: int, seed: int) -> None:
 
 @pytest.mark.slow
 def test_chaos_short(tmp_path: Path) -> None:
-    chaos(tmp_path, miners=40, kills=3, seed=20261202)
+    chaos(tmp_path, miners=40, kills=3, seed=int(os.environ.get("CHAOS_SEED", "20261202")))
 
 
 @pytest.mark.slow
