@@ -4,14 +4,12 @@ version = the event's own time, so a replayed event is the identical row)."""
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from clickhouse_connect.driver.client import Client
 
 from schemas.block import Block
 from schemas.rows import BLOCK_COLUMNS
-from sinks.retry import until_durable
 
 
 def _utc(ms: int) -> dt.datetime:
@@ -19,20 +17,15 @@ def _utc(ms: int) -> dt.datetime:
 
 
 class BlockWriter:
-    def __init__(self, client: Client, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, client: Client) -> None:
         self._client = client
-        self._sleep = sleep
 
     def write(self, blocks: Sequence[Block], token: str) -> None:
-        """Durable on return; retries with backoff (logged) rather than drop a block."""
+        """One INSERT, durable on return; raises on failure (the agent runtime retries the batch's write with
+        backoff and the same token, so a retry writes nothing twice)."""
         if not blocks:
             return
         rows = [[b.hash, b.height, _utc(b.ts), b.algorithm, b.coin, b.miner, b.worker, b.reward,
                  b.network_difficulty, b.share_difficulty, b.status, b.job_id, b.header_hex, _utc(b.ts)]
                 for b in blocks]
-        until_durable(
-            "blocks",
-            lambda: self._client.insert("blocks", rows, column_names=BLOCK_COLUMNS,
-                                        settings={"insert_deduplication_token": token}),
-            self._sleep,
-        )
+        self._client.insert("blocks", rows, column_names=BLOCK_COLUMNS, settings={"insert_deduplication_token": token})

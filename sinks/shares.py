@@ -1,4 +1,5 @@
-"""The writer of the `shares` table: one INSERT per flushed batch, idempotent, retried until durable.
+"""The writer of the `shares` table: one INSERT per flushed batch, idempotent; raises on failure (the agent
+runtime retries the batch's write with backoff and the same token, `streams.supervision`).
 
 Idempotency has two layers. (1) Each row carries the Kafka message it came from (src_topic, src_partition,
 src_offset); the same INSERT feeds `ingest_progress`, so after a restart the agent reads the highest offset
@@ -17,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pyarrow as pa
@@ -26,24 +27,14 @@ from clickhouse_connect.driver.client import Client
 from schemas.rows import SHARES_TABLE
 from sinks import repair
 from sinks.repair import Repair
-from sinks.retry import until_durable
 
 
 class ShareWriter:
-    """Writes share rows; `write` returns only once the rows are durable (it retries with backoff forever,
-    logging each failure, because dropping shares is not an option: backpressure reaches the consumer)."""
+    """Writes share rows; `write` returns once the rows are durable and raises otherwise. Dropping shares is
+    not an option: the agent retries the write forever with backoff, and backpressure reaches the consumer."""
 
-    def __init__(
-        self,
-        client: Client,
-        *,
-        max_backoff_s: float = 10.0,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, client: Client) -> None:
         self._client = client
-        self._max_backoff_s = max_backoff_s
-        self._sleep = sleep
-        self.failures = 0
         self._in_place: _InPlaceInsert | None = _InPlaceInsert.open(client)
 
     def write(self, rows: pa.Table, token: str) -> None:
@@ -56,15 +47,10 @@ class ShareWriter:
             # the materialized views (rollups, ingest_progress) of one INSERT run side by side
             "parallel_view_processing": 1,
         }
-        in_place = self._in_place
-
-        def insert() -> None:
-            if in_place is not None:
-                in_place.insert(SHARES_TABLE, rows, settings)
-            else:
-                self._client.insert_arrow(SHARES_TABLE, rows, settings=settings)
-
-        self.failures += until_durable(SHARES_TABLE, insert, self._sleep, self._max_backoff_s)
+        if self._in_place is not None:
+            self._in_place.insert(SHARES_TABLE, rows, settings)
+        else:
+            self._client.insert_arrow(SHARES_TABLE, rows, settings=settings)
 
     def close(self) -> None:
         """Close the writer's own chDB handle, if it has one (the client stays the caller's)."""
@@ -79,9 +65,8 @@ class ShareWriter:
         now_ns = time.time_ns()
         row = [topic, topic_id, now_ns, token, json.dumps(ranges), rows,
                dt.datetime.fromtimestamp(now_ns / 1e9, dt.UTC)]
-        until_durable("insert_intents", lambda: self._client.insert(
-            "insert_intents", [row], column_names=["topic", "topic_id", "seq", "token", "ranges", "rows", "at"]),
-            self._sleep, self._max_backoff_s)
+        self._client.insert("insert_intents", [row],
+                            column_names=["topic", "topic_id", "seq", "token", "ranges", "rows", "at"])
 
     def complete_last_insert(self, topic: str, topic_id: str) -> Repair:
         """Before consuming: complete the last INSERT of `topic` if a crash cut it short (`sinks.repair`)."""
