@@ -14,6 +14,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from prometheus_client import Gauge
 
 from bus.config import client_config
+from schemas.config import first_line
 
 CONSUMER_LAG = Gauge("poolstream_consumer_lag", "Messages not yet consumed by the pipeline's group", ["topic"])
 
@@ -23,11 +24,6 @@ class Lag:
     topic: str
     lag: int | None  # None when it could not be read; `error` says why
     error: str | None = None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
 
 
 def consumer_lags(bootstrap: str, group_id: str, topics: Sequence[str], timeout: float = 2.0) -> list[Lag]:
@@ -43,10 +39,10 @@ def consumer_lags(bootstrap: str, group_id: str, topics: Sequence[str], timeout:
             try:
                 lags.append(Lag(topic, _topic_lag(consumer, topic, sorted(found.partitions), timeout)))
             except KafkaException as exc:
-                lags.append(Lag(topic, None, _first_line(exc)))
+                lags.append(Lag(topic, None, first_line(exc)))
         return lags
     except KafkaException as exc:
-        return [Lag(t, None, _first_line(exc)) for t in topics]
+        return [Lag(t, None, first_line(exc)) for t in topics]
     finally:
         consumer.close()
 

@@ -1,4 +1,4 @@
-"""The one configuration error and the version: shared by every settings group and the composition root.
+"""The one configuration error, the one-line form of any error, and the version: shared by every layer.
 
 A settings group (a frozen dataclass next to the component it configures) raises `SettingsError` from its
 `__post_init__` with a message naming the setting; the CLI prints that one line and exits 2.
@@ -12,6 +12,12 @@ from importlib.metadata import PackageNotFoundError, version
 
 class SettingsError(ValueError):
     """A configuration value is missing or invalid; the message names it (environment variable or field)."""
+
+
+def first_line(exc: BaseException) -> str:
+    """An error as one line (what poolstream says to operators: never a traceback)."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]
 
 
 def require_positive(name: str, value: float) -> None:

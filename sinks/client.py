@@ -9,6 +9,10 @@ from urllib.parse import urlparse
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
+from schemas.config import first_line
+
+__all__ = ["ClickHouseSettings", "ClickHouseUnavailable", "connect", "first_line", "redact"]
+
 
 @dataclass(frozen=True)
 class ClickHouseSettings:
@@ -60,8 +64,3 @@ def redact(dsn: str) -> str:
     if parsed.password:
         return dsn.replace(f":{parsed.password}@", ":***@")
     return dsn
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:300]

@@ -29,10 +29,6 @@ class Repair:
     raw_rows: int = 0  # of which `shares` holds
     repaired: tuple[str, ...] = ()  # tables that needed rows added
 
-    @property
-    def partial(self) -> bool:
-        return 0 < self.raw_rows < self.intent_rows
-
 
 def _where(ranges: list[list[int]]) -> str:
     """Rows of the intent's offset ranges (integers only, formatted here)."""
@@ -93,15 +89,15 @@ def complete(client: Client, topic: str, topic_id: str) -> Repair:
     ranges, rows = json.loads(found[0][0]), int(found[0][1])
     where = _where(ranges)
     raw = _scalar(client, f"SELECT count() FROM shares WHERE {where}", params)
-    if raw == 0 or raw < rows:
+    if raw < rows:
         if raw:
             log.error("the last INSERT before a crash wrote %d of its %d rows (a batch spanning days); the "
                       "rest is replayed", raw, rows)
         return Repair(rows, raw)
-    minute_keys = (f"SELECT DISTINCT toDateTime(toStartOfMinute(ts)), algorithm, miner, worker FROM shares "
-                   f"WHERE {where}")
-    hour_keys = f"SELECT DISTINCT toDateTime(toStartOfHour(b)), a, m, w FROM ({_aliased(minute_keys)})"
-    day_keys = f"SELECT DISTINCT toDateTime(toStartOfDay(b)), a, m, w FROM ({_aliased(minute_keys)})"
+    minute_keys = (f"SELECT DISTINCT toDateTime(toStartOfMinute(ts)) AS b, algorithm AS a, miner AS m, worker AS w "
+                   f"FROM shares WHERE {where}")
+    hour_keys = f"SELECT DISTINCT toDateTime(toStartOfHour(b)), a, m, w FROM ({minute_keys})"
+    day_keys = f"SELECT DISTINCT toDateTime(toStartOfDay(b)), a, m, w FROM ({minute_keys})"
     steps = [
         ("shares_1m", _bucket_repair("shares_1m", _minute_source(minute_keys), minute_keys)),
         ("shares_1h", _bucket_repair("shares_1h", _coarse_source("toStartOfHour", hour_keys), hour_keys)),
@@ -133,8 +129,3 @@ def complete(client: Client, topic: str, topic_id: str) -> Repair:
                     ", ".join(repaired))
     return Repair(rows, raw, tuple(repaired))
 
-
-def _aliased(minute_keys: str) -> str:
-    return minute_keys.replace("SELECT DISTINCT toDateTime(toStartOfMinute(ts)), algorithm, miner, worker",
-                               "SELECT DISTINCT toDateTime(toStartOfMinute(ts)) AS b, algorithm AS a, "
-                               "miner AS m, worker AS w")

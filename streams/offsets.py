@@ -8,14 +8,11 @@ per (topic, partition), the highest offset ClickHouse holds; messages at or belo
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from schemas.dedup import dedup_token
-
-log = logging.getLogger(__name__)
 
 TopicPartition = tuple[str, int]
 

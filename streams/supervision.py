@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
+from schemas.config import first_line
 from streams import metrics
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,8 @@ class AgentState(StrEnum):
 
 
 def describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    line = text.splitlines()[0][:300] if text else ""
-    return f"{type(exc).__name__}: {line}" if line else type(exc).__name__
+    line = first_line(exc)
+    return line if line == type(exc).__name__ else f"{type(exc).__name__}: {line}"
 
 
 class AgentStatus:
