@@ -3,7 +3,8 @@
 `KafkaClickHouseProbe.check()` reports broker reachability (AdminClient.list_topics), ClickHouse
 (`SELECT 1`) and the consumer lag of `group_id` per topic (`bus.lag`). Every blocking call runs in a worker
 thread. The lag is also exported as the gauge `poolstream_consumer_lag{topic}`.
-`ok` is broker and ClickHouse reachable and every agent well. An agent (read through `AgentsView`, which
+With the embedded broker, `broker` shows its memory and recycling and `warnings` says when it nears its
+limit (a warning, not a 503). `ok` is broker and ClickHouse reachable and every agent well. An agent (read through `AgentsView`, which
 the composition root fills with the stream agents' statuses; api does not import streams) is unwell when it
 is dead, failing (a step is being retried) or stopped, or stalled: it has completed no batch for
 `stall_after_s` while its topic has consumer lag. Lag alone is information, not a failure.
@@ -21,6 +22,7 @@ from clickhouse_connect.driver.client import Client
 from confluent_kafka.admin import AdminClient
 
 from bus import lag as lag_metrics
+from bus.broker_stats import BrokerStats
 from bus.config import client_config
 from bus.lag import Lag, consumer_lags
 from sinks.client import first_line
@@ -46,12 +48,39 @@ class AgentHealth(msgspec.Struct, frozen=True, kw_only=True):
     error: str | None = None
 
 
+class BrokerHealth(msgspec.Struct, frozen=True, kw_only=True):
+    """The embedded broker's memory and recycling (`bus.broker_stats`); absent with an external Kafka."""
+
+    memory_bytes: int
+    memory_limit_bytes: int
+    recycle_at_bytes: int
+    epoch: int
+    recycles: int
+    last_recycle_pause_s: float
+    dropped_unconsumed: int
+    lost_messages: int = 0  # earlier embedded brokers ended holding these unconsumed (crash, kill -9)
+    last_loss: dict[str, int] = msgspec.field(default_factory=dict)  # per topic, at the last such end
+    unconsumed: dict[str, int] = msgspec.field(default_factory=dict)  # what a crash now would lose
+    recycle_blocked: str | None = None
+    warning: str | None = None
+
+    @classmethod
+    def of(cls, stats: BrokerStats) -> BrokerHealth:
+        return cls(memory_bytes=stats.rss_bytes, memory_limit_bytes=stats.limit_bytes,
+                   recycle_at_bytes=stats.recycle_bytes, epoch=stats.epoch, recycles=stats.recycles,
+                   last_recycle_pause_s=round(stats.last_pause_s, 3), dropped_unconsumed=stats.dropped_unconsumed,
+                   lost_messages=stats.lost_messages, last_loss=stats.last_loss, unconsumed=stats.unconsumed,
+                   recycle_blocked=stats.blocked or None, warning=stats.warning())
+
+
 class HealthReport(msgspec.Struct, frozen=True, kw_only=True):
     ok: bool
     kafka: ComponentHealth
     clickhouse: ComponentHealth
     consumer_lag: list[TopicLag]
     agents: list[AgentHealth] = msgspec.field(default_factory=list)
+    broker: BrokerHealth | None = None
+    warnings: list[str] = msgspec.field(default_factory=list)  # what needs attention before it fails
 
     def problems(self) -> list[str]:
         """One phrase per failing part, for the 503 message."""
@@ -113,7 +142,9 @@ class KafkaClickHouseProbe:
         timeout: float = 2.0,
         agents: AgentsView | None = None,
         stall_after_s: float = 30.0,
+        broker_stats: Callable[[], BrokerStats | None] | None = None,
     ) -> None:
+        self._broker_stats = broker_stats
         self._bootstrap = bootstrap
         self._group_id = group_id
         self._topics = tuple(topics)
@@ -134,9 +165,12 @@ class KafkaClickHouseProbe:
         by_topic = {lag.topic: lag.lag for lag in lags}
         agents = [agent_health(a, by_topic.get(a.topic), self._stall_after_s)
                   for a in (self._agents.agents() if self._agents is not None else ())]
+        stats = self._broker_stats() if self._broker_stats is not None else None
+        broker = BrokerHealth.of(stats) if stats is not None else None
         return HealthReport(
             ok=kafka.ok and clickhouse.ok and all(a.ok for a in agents), kafka=kafka, clickhouse=clickhouse,
-            consumer_lag=lags, agents=agents,
+            consumer_lag=lags, agents=agents, broker=broker,
+            warnings=[broker.warning] if broker is not None and broker.warning else [],
         )
 
     def _list_topics(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,3 +89,10 @@ class Publisher:
             self.flush()
         except KafkaException as exc:
             log.warning("producer close: %s", exc)
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """The partition librdkafka's default partitioner (`consistent_random`: CRC32 of the key) picks for
+    `key`: producers that batch several keys into one message group them by it, so each key's messages stay
+    on one partition, in order."""
+    return zlib.crc32(key.encode()) % partitions

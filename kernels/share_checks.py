@@ -12,6 +12,7 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
+from schemas.algorithms import MAX_DIFFICULTY
 from schemas.identity import ADDRESS_MAX_LEN, ADDRESS_MIN_LEN, WORKER_MAX_LEN
 from schemas.reasons import Reason
 
@@ -65,6 +66,7 @@ def _check(
     ts_ms: I64,
     ref_ms: I64,
     difficulty: F64,
+    network_difficulty: F64,
     algo_known: U8,
     upstream: U8,
     miner_off: I32,
@@ -81,8 +83,8 @@ def _check(
             out[i] = upstream[i]
         elif algo_known[i] == 0:
             out[i] = _UNKNOWN_ALGORITHM
-        elif not (difficulty[i] > 0.0 and math.isfinite(difficulty[i])):
-            out[i] = _BAD_DIFFICULTY
+        elif not (0.0 < difficulty[i] <= MAX_DIFFICULTY and 0.0 <= network_difficulty[i] <= MAX_DIFFICULTY):
+            out[i] = _BAD_DIFFICULTY  # NaN fails every comparison
         elif ts_ms[i] < ref_ms[i] - max_past_ms or ts_ms[i] > ref_ms[i] + max_future_ms:
             out[i] = _TIME_SKEW
         elif not _address_ok(miner_data, miner_off[i], miner_off[i + 1]):
@@ -96,6 +98,7 @@ def check_shares(
     ts_ms: I64,
     ref_ms: I64,
     difficulty: F64,
+    network_difficulty: F64,
     algo_known: U8,
     upstream: U8,
     miner_off: I32,
@@ -106,11 +109,12 @@ def check_shares(
     max_future_ms: int,
 ) -> U8:
     """Reason code per share, first failing check wins, in this order: the gateway's own verdict (`upstream`,
-    0 = accepted), unknown algorithm, difficulty not positive and finite, timestamp outside
-    [ref - max_past, ref + max_future] (ref = when the source published it), malformed address, malformed
-    worker name. Duplicates are checked separately (`DuplicateWindow.mark`), over the shares that pass."""
+    0 = accepted), unknown algorithm, difficulty not in (0, MAX_DIFFICULTY] or network difficulty not in
+    [0, MAX_DIFFICULTY] (NaN and infinities included), timestamp outside [ref - max_past, ref + max_future]
+    (ref = when the source published it), malformed address, malformed worker name. Duplicates are checked
+    separately (`DuplicateWindow.mark`), over the shares that pass."""
     result: U8 = _check(
-        ts_ms, ref_ms, difficulty, algo_known, upstream, miner_off, miner_data, worker_off, worker_data,
+        ts_ms, ref_ms, difficulty, network_difficulty, algo_known, upstream, miner_off, miner_data, worker_off, worker_data,
         max_past_ms, max_future_ms,
     )
     return result
@@ -256,14 +260,16 @@ class DuplicateWindow:
 # ---- plain-Python references (used by the unit tests) -------------------------------------------------
 
 def check_reference(ts: int, ref: int, difficulty: float, algo_known: bool, upstream: int, miner: str,
-                    worker: str, max_past_ms: int, max_future_ms: int) -> int:
+                    worker: str, max_past_ms: int, max_future_ms: int, network_difficulty: float = 0.0) -> int:
     from schemas.identity import valid_address, valid_worker
 
     if upstream:
         return upstream
     if not algo_known:
         return int(Reason.UNKNOWN_ALGORITHM)
-    if not (difficulty > 0 and math.isfinite(difficulty)):
+    credited = difficulty > 0 and math.isfinite(difficulty) and difficulty <= MAX_DIFFICULTY
+    network = math.isfinite(network_difficulty) and 0 <= network_difficulty <= MAX_DIFFICULTY
+    if not (credited and network):
         return int(Reason.BAD_DIFFICULTY)
     if ts < ref - max_past_ms or ts > ref + max_future_ms:
         return int(Reason.TIME_SKEW)

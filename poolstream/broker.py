@@ -27,6 +27,7 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 class BrokerSettings:
     host: str = "127.0.0.1"
     port: int = 0  # 0: pick a free port
+    advertised_port: int = 0  # the port clients are told to use (a relay in front of it); 0: `port`
     start_timeout_s: float = 15.0
 
 
@@ -79,13 +80,14 @@ class EmbeddedBroker:
 
     def start(self) -> EmbeddedBroker:
         url = f"tcp://{self.settings.host}:{self.port}"
+        advertised = f"tcp://{self.settings.host}:{self.settings.advertised_port or self.port}"
         cmd = [
             broker_binary(),
             "broker",
             "--listener-url",
             url,
             "--advertised-listener-url",
-            url,
+            advertised,
             "--storage-engine",
             "memory://tansu/",
         ]
@@ -120,6 +122,10 @@ class EmbeddedBroker:
             proc.wait(timeout)
         if proc.stderr:
             proc.stderr.close()
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid if self._proc is not None else 0
 
     @property
     def running(self) -> bool:

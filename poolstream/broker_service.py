@@ -10,17 +10,23 @@ parent-death signal) and waits until it listens. `poolstream broker` itself supe
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from poolstream.broker import BrokerError, BrokerSettings, EmbeddedBroker, port_open
+from poolstream.broker import BrokerError, port_open
+from poolstream.broker_serve import BrokerService, RecyclePolicy
+
+log = logging.getLogger("poolstream")
 
 PIDFILE = "broker.json"
 LOGFILE = "broker.log"
@@ -129,26 +135,47 @@ def stop(directory: Path, timeout_s: float = 10.0) -> bool:
     return True
 
 
-def serve(directory: Path, port: int) -> None:
-    """`poolstream broker`: run Tansu until SIGINT/SIGTERM (or until Tansu itself dies), pidfile meanwhile."""
-    stopping = False
+def serve(directory: Path, port: int, policy: RecyclePolicy | None = None) -> None:
+    """`poolstream broker`: run the broker service (`poolstream.broker_serve`) until SIGINT/SIGTERM (or until
+    Tansu itself dies), pidfile meanwhile."""
+    directory.mkdir(parents=True, exist_ok=True)
+    service = BrokerService(directory, port, policy or RecyclePolicy())
 
-    def on_signal(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
+    def listening() -> None:
+        write_record(directory, BrokerRecord(os.getpid(), "127.0.0.1", port, time.time()))
+        print(f"poolstream: embedded broker on 127.0.0.1:{port} (pid {os.getpid()}, pidfile {directory / PIDFILE})",
+              file=sys.stderr, flush=True)
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    broker = EmbeddedBroker(BrokerSettings(port=port)).start()
-    write_record(directory, BrokerRecord(os.getpid(), broker.settings.host, broker.port, time.time()))
-    print(f"poolstream: embedded broker on {broker.bootstrap} (pid {os.getpid()}, pidfile {directory / PIDFILE})",
-          file=sys.stderr, flush=True)
     try:
-        while not stopping and broker.running:
-            time.sleep(0.2)
+        asyncio.run(service.run(listening))
     finally:
-        broker.stop()  # first: while the pidfile is there, a new start waits instead of seeing a stranger
         with contextlib.suppress(OSError):
             (directory / PIDFILE).unlink()
-    if not stopping:
-        raise BrokerError("the embedded broker process exited on its own")
+
+
+class BrokerWatch:
+    """A scheduler job of `poolstream run` on the embedded broker: if the broker is gone (crashed, killed),
+    start a new one on the same port and re-create the topics. The new broker reports what the old one lost
+    (its stats; health warns); the agents rejoin it and read the new topics from their start."""
+
+    id = "embedded-broker-watch"
+
+    def __init__(self, directory: Path, port: int, create_topics: Callable[[str], None], interval_s: float = 5.0) -> None:
+        self.directory, self.port, self.interval_s = directory, port, interval_s
+        self._create_topics = create_topics
+        self.restarts = 0
+
+    async def run(self) -> None:
+        await asyncio.to_thread(self.check)
+
+    def check(self) -> bool:
+        """True if the broker had to be restarted."""
+        if read_record(self.directory) is not None:
+            return False
+        record, started = ensure_running(self.directory, self.port)
+        self._create_topics(record.bootstrap)
+        if started:
+            self.restarts += 1
+            log.error("the embedded broker was gone: started a new one (pid %d); what the old one held unconsumed "
+                      "is lost and counted in health (broker.lost_messages)", record.pid)
+        return started

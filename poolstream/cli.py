@@ -64,6 +64,7 @@ def cmd_stratum(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_broker(settings: Settings, args: argparse.Namespace) -> None:
     from poolstream import broker_service
+    from poolstream.broker_serve import RecyclePolicy
 
     directory = Path(args.dir or settings.kafka.embedded_dir)
     if args.stop:
@@ -81,7 +82,11 @@ def cmd_broker(settings: Settings, args: argparse.Namespace) -> None:
     if record is not None:
         raise SettingsError(f"an embedded broker already runs for {directory} on {record.bootstrap} "
                             f"(pid {record.pid}); `poolstream broker --stop` stops it")
-    broker_service.serve(directory, args.port if args.port is not None else settings.kafka.embedded_port)
+    mb = 1024 * 1024
+    policy = RecyclePolicy(recycle_bytes=settings.kafka.embedded_recycle_mb * mb,
+                           limit_bytes=settings.kafka.embedded_memory_limit_mb * mb,
+                           disposable=frozenset(settings.topics.disposable()))
+    broker_service.serve(directory, args.port if args.port is not None else settings.kafka.embedded_port, policy)
     exit_now(0)
 
 
@@ -107,6 +112,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
             algorithms=tuple(args.algorithm or ("sha256d",)), seed=args.seed,
             invalid_fraction=args.invalid_fraction, duplicate_fraction=args.duplicate_fraction,
             stale_fraction=args.stale_fraction, shares_per_message=args.shares_per_message, realtime=args.realtime,
+            partitions=settings.kafka.partitions,
         )
     except ValueError as exc:
         raise SettingsError(str(exc)) from None

@@ -31,22 +31,27 @@ from litestar import Litestar
 
 from api.app import ApiDeps, create_app
 from api.health import KafkaClickHouseProbe
-from bus.admin import ensure_topics, topic_id
+from bus import broker_stats
+from bus.admin import ensure_topics
+from bus.broker_stats import BrokerStats
 from bus.publisher import Publisher
 from jobs.consumer_lag import ConsumerLagJob
 from jobs.scheduler import IntervalJob, create_scheduler, schedule
 from poolstream import broker_service
 from poolstream.settings import Settings
+from poolstream.topic_ids import follow_topic_ids, refresh_topic_ids
 from schemas.clock import SystemClock
 from schemas.config import SettingsError
 from sinks.blocks import BlockWriter
 from sinks.client import connect, first_line, redact
 from sinks.migrate import migrate
 from sinks.shares import ShareWriter
+from sinks.telemetry import TelemetryWriter
 from streams.app import create_faust_app
 from streams.blocks import attach_blocks
 from streams.shares import ShareIngest, attach
 from streams.supervision import AgentBoard
+from streams.telemetry import attach_telemetry
 
 log = logging.getLogger("poolstream")
 DRAIN_S = 2.0  # at stop, the agents store what the stopped sources published, for at most this long ...
@@ -131,6 +136,15 @@ class Shutdown:
     quiet: bool = True
 
 
+def embedded_broker_stats(settings: Settings) -> Callable[[], BrokerStats | None] | None:
+    """The embedded broker's stats reader for health, its gauges exported on /metrics (None: external Kafka)."""
+    if not settings.embedded_broker:
+        return None
+    directory = Path(settings.kafka.embedded_dir)
+    broker_stats.export(directory)
+    return lambda: broker_stats.read(directory)
+
+
 def faust_lifespan(settings: Settings, bootstrap: str, client: Client, board: AgentBoard,
                    shutdown: Shutdown | None = None) -> Lifespan:
     stream_settings = settings.stream(bootstrap)
@@ -140,11 +154,16 @@ def faust_lifespan(settings: Settings, bootstrap: str, client: Client, board: Ag
                          status=board.add("shares", settings.topics.shares))
     attach(app, ingest)
     blocks = attach_blocks(app, stream_settings, settings.topics, BlockWriter(client), ingest.dead_letters,
-                           status=board.add("blocks", settings.topics.blocks))
+                           status=board.add("blocks", settings.topics.blocks), topic_ids=ingest.topic_ids)
+    inputs = (settings.topics.shares, settings.topics.blocks, settings.topics.telemetry)
+    follow_topic_ids(app, bootstrap, ingest.topic_ids, inputs, ingest.watermarks.reset)
+    telemetry = attach_telemetry(app, stream_settings, settings.topics, TelemetryWriter(client), ingest.dead_letters,
+                                 SystemClock(), status=board.add("telemetry", settings.topics.telemetry),
+                                 topic_ids=ingest.topic_ids)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        ingest.topic_ids[settings.topics.shares] = await asyncio.to_thread(topic_id, bootstrap, settings.topics.shares)
+        await refresh_topic_ids(bootstrap, ingest.topic_ids, inputs)
         await asyncio.to_thread(ingest.restore)
         stopping = 0.0
         try:
@@ -158,7 +177,7 @@ def faust_lifespan(settings: Settings, bootstrap: str, client: Client, board: Ag
                     shutdown.quiet = quiet
         except TimeoutError:
             say(f"agents not stopped within {AGENTS_STOP_S:.1f}s; unacknowledged messages are replayed at the next start")
-        await asyncio.gather(ingest.runtime.stored(), blocks.stored())  # the write in flight finishes
+        await asyncio.gather(ingest.runtime.stored(), blocks.stored(), telemetry.stored())  # writes in flight finish
         ingest.writer.close()
         await asyncio.to_thread(ingest.dead_letters.close)
         say(f"share agent stopped ({time.monotonic() - stopping:.1f}s)")
@@ -242,14 +261,21 @@ def build_app(settings: Settings, bootstrap: str, client: Client, *, agents: boo
               stratum: bool, shutdown: Shutdown | None = None) -> Litestar:
     board = AgentBoard()  # the agents' statuses, read by the health probe
     probe = KafkaClickHouseProbe(bootstrap=bootstrap, group_id=settings.streams.app_id,
-                                 topics=[settings.topics.shares, settings.topics.blocks], clickhouse=client,
-                                 agents=board)
+                                 topics=[settings.topics.shares, settings.topics.blocks, settings.topics.telemetry],
+                                 clickhouse=client,
+                                 agents=board, broker_stats=embedded_broker_stats(settings))
     lifespans: list[Lifespan] = []
     if agents:
         lifespans.append(faust_lifespan(settings, bootstrap, client, board, shutdown))
     if scheduler:
-        lag = ConsumerLagJob(bootstrap, settings.streams.app_id, [settings.topics.shares, settings.topics.blocks])
-        lifespans.append(scheduler_lifespan([lag]))
+        lag = ConsumerLagJob(bootstrap, settings.streams.app_id,
+                             [settings.topics.shares, settings.topics.blocks, settings.topics.telemetry])
+        jobs: list[IntervalJob] = [lag]
+        if settings.embedded_broker:
+            jobs.append(broker_service.BrokerWatch(
+                Path(settings.kafka.embedded_dir), settings.kafka.embedded_port,
+                lambda where: ensure_topics(where, settings.topics.all(), partitions=settings.kafka.partitions)))
+        lifespans.append(scheduler_lifespan(jobs))
     if stratum:
         lifespans.append(stratum_lifespan(settings, bootstrap))
     return create_app(ApiDeps(clickhouse=client, clock=SystemClock(), settings=settings.api, health=probe,

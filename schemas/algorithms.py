@@ -38,6 +38,11 @@ HASHRATE_FACTOR: dict[Algorithm, float] = {
 
 ALGORITHM_NAMES: tuple[str, ...] = tuple(a.wire for a in Algorithm)
 
+#: No difficulty can exceed 2^256: it would take a 256-bit hash below a target of 1 (every algorithm here
+#: hashes to 256 bits, and its difficulty-1 target is at most 2^256). A larger value is hostile or broken;
+#: sums of real ones stay far from float64's limit (1.8e308).
+MAX_DIFFICULTY = 2.0**256
+
 
 def hashrate(sum_difficulty: float, seconds: float, algorithm: Algorithm) -> float:
     """Hashrate in H/s from the summed share difficulty over a window of `seconds` (0 for an empty window)."""

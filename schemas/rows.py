@@ -9,6 +9,14 @@ import pyarrow as pa
 
 SHARES_TABLE = "shares"
 BLOCKS_TABLE = "blocks"
+TELEMETRY_TABLE = "telemetry"
+
+#: The event times every table can hold, in ms since the Unix epoch: the rollups bucket `ts` into
+#: `DateTime` columns (seconds as UInt32: 1970-01-01 to 2106-02-07). A time outside cannot be stored
+#: faithfully (ClickHouse would clamp or wrap it, and clients reading it back fail), so an event carrying one
+#: is undecodable.
+TS_MIN_MS = 0
+TS_MAX_MS = 0xFFFFFFFF * 1000
 
 #: `shares` (0001_shares.sql, 0004_share_coin.sql): one row per decoded share, accepted or not.
 SHARES_ROW_SCHEMA = pa.schema(
@@ -39,3 +47,31 @@ SHARES_ROW_SCHEMA = pa.schema(
 #: `blocks` (0003_blocks.sql): one row per block event.
 BLOCK_COLUMNS = ["hash", "height", "ts", "algorithm", "coin", "miner", "worker", "reward", "network_difficulty",
                  "share_difficulty", "status", "job_id", "header_hex", "updated_at"]
+
+#: `telemetry` (0006_telemetry.sql): one row per valid reading. Missing readings are null.
+TELEMETRY_ROW_SCHEMA = pa.schema(
+    [
+        pa.field("ts", pa.timestamp("ms", tz="UTC")),
+        pa.field("miner", pa.string()),
+        pa.field("worker", pa.string()),
+        pa.field("device_class", pa.string()),
+        pa.field("device_id", pa.string()),
+        pa.field("model", pa.string()),
+        pa.field("hashrate", pa.float64()),
+        pa.field("temperature_c", pa.float64()),
+        pa.field("fan_rpm", pa.float64()),
+        pa.field("fan_pct", pa.float64()),
+        pa.field("power_w", pa.float64()),
+        pa.field("voltage", pa.float64()),
+        pa.field("core_clock_mhz", pa.float64()),
+        pa.field("memory_clock_mhz", pa.float64()),
+        pa.field("utilization_pct", pa.float64()),
+        pa.field("memory_used_mb", pa.float64()),
+        pa.field("hardware_errors", pa.int64()),
+        pa.field("uptime_s", pa.int64()),
+        pa.field("src_topic", pa.string()),
+        pa.field("src_partition", pa.uint16()),
+        pa.field("src_offset", pa.uint64()),
+        pa.field("ingested_at", pa.timestamp("ms", tz="UTC")),
+    ]
+)

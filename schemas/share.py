@@ -9,13 +9,22 @@ Both decode to the same columnar form, a `pyarrow.RecordBatch` with `SHARE_SCHEM
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated
 
 import msgspec
 import pyarrow as pa
+import pyarrow.compute as pc
+
+from schemas.rows import TS_MAX_MS, TS_MIN_MS
+from schemas.untrusted import JSON_ERRORS, ArrowStreamError, read_stream
 
 SHARE_VERSION = 2  # v2 added `coin`; v1 messages (JSON or Arrow, without it) are still read
 READABLE_VERSIONS = (1, 2)
 ARROW_MAGIC = b"\xff\xff\xff\xff"  # Arrow IPC continuation marker: how an Arrow message starts
+#: Longest text field of a share, in characters (JSON) or UTF-8 bytes (Arrow). Real values are short (an
+#: address is at most 100, a worker 64); a longer one marks a hostile or broken producer, and is not stored.
+MAX_TEXT = 256
+Text = Annotated[str, msgspec.Meta(max_length=MAX_TEXT)]
 
 
 class DecodeError(ValueError):
@@ -33,19 +42,19 @@ class Share(msgspec.Struct, frozen=True, kw_only=True):
     """
 
     ts: int
-    algorithm: str
-    miner: str
+    algorithm: Text
+    miner: Text
     difficulty: float
-    worker: str = ""
+    worker: Text = ""
     network_difficulty: float = 0.0
-    result: str = "accepted"
-    job_id: str = ""
-    extranonce2: str = ""
-    ntime: int | str = 0
-    nonce: int | str = 0
-    ip: str = ""
-    hardware: str = ""
-    coin: str = ""
+    result: Text = "accepted"
+    job_id: Text = ""
+    extranonce2: Text = ""
+    ntime: int | Text = 0
+    nonce: int | Text = 0
+    ip: Text = ""
+    hardware: Text = ""
+    coin: Text = ""
     v: int = SHARE_VERSION
 
 
@@ -71,6 +80,7 @@ SHARE_SCHEMA = pa.schema(
 SHARE_COLUMNS: tuple[str, ...] = tuple(SHARE_SCHEMA.names)
 #: The v1 Arrow form (no `coin` column), still accepted from producers built against it.
 SHARE_SCHEMA_V1 = pa.schema([f for f in SHARE_SCHEMA if f.name != "coin"])
+_TEXT_COLUMNS = tuple(f.name for f in SHARE_SCHEMA if pa.types.is_string(f.type))
 
 _json_encoder = msgspec.json.Encoder()
 _json_share = msgspec.json.Decoder(Share)
@@ -82,17 +92,21 @@ def encode_json(share: Share) -> bytes:
 
 
 def decode_json(data: bytes) -> list[Share]:
-    """Decode one JSON share (an object) or several (an array)."""
+    """Decode one JSON share (an object) or several (an array, not empty)."""
     try:
         if data[:1] == b"[":
             shares = _json_shares.decode(data)
         else:
             shares = [_json_share.decode(data)]
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise DecodeError(f"invalid JSON share: {exc}") from None
+    except JSON_ERRORS as exc:
+        raise DecodeError(f"invalid JSON share: {type(exc).__name__}: {str(exc)[:200]}") from None
+    if not shares:
+        raise DecodeError("empty JSON array: no shares in the message")
     for i, share in enumerate(shares):
         if share.v not in READABLE_VERSIONS:
             raise DecodeError(f"unsupported share version {share.v} (this build reads {READABLE_VERSIONS})")
+        if not TS_MIN_MS <= share.ts <= TS_MAX_MS:
+            raise DecodeError(f"ts {share.ts} out of range (ms since 1970, before 2106)")
         ntime, nonce = share.ntime, share.nonce
         if isinstance(ntime, str) or isinstance(nonce, str):
             shares[i] = share = msgspec.structs.replace(share, ntime=_uint32(ntime, "ntime"),
@@ -150,25 +164,24 @@ def encode_arrow(batch: pa.RecordBatch) -> bytes:
 
 
 def decode_arrow(data: bytes) -> pa.RecordBatch:
+    """The shares of an Arrow IPC stream (v2 or v1 schema), read by the untrusted-producer rules of
+    `schemas.untrusted`. Raises `DecodeError`, also for a stream without shares."""
     try:
-        reader = pa.ipc.open_stream(pa.py_buffer(data))
-        batches = list(reader)
-    except (pa.ArrowInvalid, OSError) as exc:
+        which, schema, batch = read_stream(data, (SHARE_SCHEMA, SHARE_SCHEMA_V1))
+    except ArrowStreamError as exc:
         raise DecodeError(f"invalid Arrow share batch: {exc}") from None
-    schema = reader.schema.remove_metadata()
-    v1 = schema.equals(SHARE_SCHEMA_V1)
-    if not (v1 or schema.equals(SHARE_SCHEMA.remove_metadata())):
-        raise DecodeError(f"Arrow share batch has an unexpected schema: {reader.schema.names}")
-    version = (reader.schema.metadata or {}).get(b"poolstream.version", b"1")
+    version = (schema.metadata or {}).get(b"poolstream.version", b"1")
     if version not in {str(v).encode() for v in READABLE_VERSIONS}:
         raise DecodeError(f"unsupported share version {version!r} (this build reads {READABLE_VERSIONS})")
-    if not batches:
-        return pa.RecordBatch.from_pylist([], schema=SHARE_SCHEMA)
-    if len(batches) == 1:
-        batch = batches[0]
-    else:
-        batch = pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
-    if v1:  # a v1 producer: no coin column (derived from the address downstream)
+    if batch.num_rows == 0:
+        raise DecodeError("empty Arrow share batch: no shares in the message")
+    for name in _TEXT_COLUMNS:
+        if name in batch.schema.names and pc.max(pc.binary_length(batch.column(name))).as_py() > MAX_TEXT:
+            raise DecodeError(f"{name} longer than {MAX_TEXT} bytes")
+    ts = pc.min_max(batch.column("ts").cast(pa.int64()))
+    if ts["min"].as_py() < TS_MIN_MS or ts["max"].as_py() > TS_MAX_MS:
+        raise DecodeError(f"ts out of range (ms since 1970, before 2106): {ts['min']}..{ts['max']}")
+    if which == 1:  # a v1 producer: no coin column (derived from the address downstream)
         batch = batch.append_column(SHARE_SCHEMA.field("coin"), pa.array([""] * batch.num_rows, type=pa.string()))
     return batch.replace_schema_metadata(SHARE_SCHEMA.metadata)
 

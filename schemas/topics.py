@@ -52,5 +52,10 @@ class TopicNames:
     def telemetry_rejected(self) -> str:
         return self.name(TELEMETRY_REJECTED)
 
+    def disposable(self) -> tuple[str, ...]:
+        """Topics whose messages may be dropped when nobody consumes them (dead letters, job announcements);
+        the embedded broker's recycling waits for every other topic to be consumed."""
+        return self.shares_rejected, self.blocks_rejected, self.telemetry_rejected, self.jobs
+
     def all(self) -> tuple[str, ...]:
         return tuple(self.name(t) for t in ALL)

@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import faust
-import msgspec
 
 from bus.publisher import Publisher
-from schemas.block import Block, decode_block
+from schemas.block import Block, DecodeError, decode_block
 from schemas.rows import BLOCKS_TABLE
 from schemas.topics import TopicNames
 from sinks.blocks import BlockWriter
@@ -25,7 +24,7 @@ from streams.faust_source import register
 from streams.offsets import OffsetRanges, RawMessage
 from streams.runtime import AgentRuntime, BatchLimits
 from streams.settings import StreamSettings
-from streams.supervision import AgentStatus
+from streams.supervision import AgentStatus, describe
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +47,20 @@ class BlockBatch:
 class BlockIngest:
     """The batch steps of the `blocks` agent (`streams.runtime.BatchHandler`)."""
 
-    def __init__(self, writer: BlockWriter) -> None:
+    def __init__(self, writer: BlockWriter, topic_ids: dict[str, str] | None = None) -> None:
         self.writer = writer
+        self.topic_ids = topic_ids if topic_ids is not None else {}  # topic -> broker id, kept by the runtime
 
     def decode(self, messages: Sequence[RawMessage]) -> list[BlockEvent]:
+        """Never raises: every message is a block event or a reason to dead-letter it."""
         events = []
         for message in messages:
             try:
                 events.append(BlockEvent(message, decode_block(message.value)))
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            except DecodeError as exc:
                 events.append(BlockEvent(message, None, str(exc)))
+            except Exception as exc:  # decoding is a pure function of the bytes: retrying would fail the same way
+                events.append(BlockEvent(message, None, f"undecodable: {describe(exc)}"))
         return events
 
     def rows(self, item: BlockEvent) -> int:
@@ -71,17 +74,19 @@ class BlockIngest:
         return DeadLetters(prepared.undecodable)
 
     def write(self, prepared: BlockBatch, ranges: OffsetRanges) -> None:
-        self.writer.write(prepared.blocks, ranges.token(BLOCKS_TABLE))
+        self.writer.write(prepared.blocks, ranges.token(BLOCKS_TABLE, self.topic_ids))
         if prepared.blocks:
             log.info("stored %d block event(s)", len(prepared.blocks))
 
 
 def attach_blocks(app: faust.App, settings: StreamSettings, topics: TopicNames, writer: BlockWriter,
                   dead_letters: Publisher, *, status: AgentStatus | None = None,
-                  dead_letter_max_bytes: int = DEAD_LETTER_MAX_BYTES) -> AgentRuntime[BlockEvent, BlockBatch]:
-    """Register the `blocks` agent on `app`; returns its runtime (for `stored()` at stop)."""
+                  dead_letter_max_bytes: int = DEAD_LETTER_MAX_BYTES,
+                  topic_ids: dict[str, str] | None = None) -> AgentRuntime[BlockEvent, BlockBatch]:
+    """Register the `blocks` agent on `app`; returns its runtime (for `stored()` at stop). `topic_ids` is the
+    composition root's map of topic -> broker id, refreshed at every partition assignment."""
     runtime: AgentRuntime[BlockEvent, BlockBatch] = AgentRuntime(
-        BlockIngest(writer),
+        BlockIngest(writer, topic_ids),
         BatchLimits(max_messages=MAX_EVENTS, max_rows=MAX_EVENTS, flush_interval_s=settings.flush_interval_s),
         DeadLetterRouter(dead_letters, topics.blocks_rejected, dead_letter_max_bytes),
         status or AgentStatus("blocks", topics.blocks),

@@ -1,9 +1,12 @@
 """Dead letters: what a batch routes to its `*.rejected` topic, split to fit the broker's message limit.
 
-Two kinds. Rows the checks rejected go as Arrow IPC streams (the rows with their `status`), sliced so each
-encoded message is at most `max_bytes`, with a `part` header (`i/n`). A message that could not be decoded
-goes as its raw bytes with `reason`, `error` and `src` (`topic/partition/offset`) headers; one larger than
-`max_bytes` is cut to `max_bytes` and says so (`truncated: 1`, `original_size`): never dropped.
+Two kinds. Rows the checks rejected go as Arrow IPC streams (the rows with their `status`, the reason),
+sliced so each encoded message is at most `max_bytes`, with a `part` header (`i/n`) and a `reason` header
+(the distinct statuses of its rows, comma-separated). A message that could not be decoded goes as its raw
+bytes with `reason`, `error` and `src` (`topic/partition/offset`) headers; one larger than `max_bytes` is
+cut to `max_bytes` and says so (`truncated: 1`, `original_size`): never dropped. Every dead letter, message
+or row, is counted once delivered: `poolstream_dead_letters_total{topic, reason}` (topic = the dead-letter
+topic).
 
 The default limit, 1,000,000 bytes, fits Apache Kafka's default broker limit (`message.max.bytes`
 1,048,588) with room for key and headers; the Publisher's own limit is 16 MiB and the embedded Tansu broker
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from streams import metrics
 from streams.offsets import RawMessage
@@ -65,6 +69,12 @@ def row_messages(rows: pa.Table, max_bytes: int) -> Iterator[bytes]:
     """`rows` as Arrow IPC streams of at most `max_bytes` each, in row order. Slices are sized from the
     table's bytes per row and halved when one still encodes too large; a single row larger than the limit
     is yielded as it is (the caller truncates it)."""
+    for _, encoded in row_parts(rows, max_bytes):
+        yield encoded
+
+
+def row_parts(rows: pa.Table, max_bytes: int) -> Iterator[tuple[pa.Table, bytes]]:
+    """`row_messages` with the rows of each message."""
     if rows.num_rows == 0:
         return
     overhead = len(encode_rows(rows.slice(0, 0)))
@@ -76,7 +86,7 @@ def row_messages(rows: pa.Table, max_bytes: int) -> Iterator[bytes]:
         part = pending.pop()
         encoded = encode_rows(part)
         if len(encoded) <= max_bytes or part.num_rows == 1:
-            yield encoded
+            yield part, encoded
             continue
         half = part.num_rows // 2
         pending.append(part.slice(half))
@@ -115,14 +125,32 @@ class DeadLetterRouter:
                 **headers,
             })
             published += 1
+        counted: dict[str, int] = {}
+        for item in dead.undecodable:
+            counted[item.reason] = counted.get(item.reason, 0) + 1
         if dead.rows is not None and dead.rows.num_rows:
-            parts = list(row_messages(dead.rows, self.max_bytes))
-            for index, encoded in enumerate(parts, 1):
+            parts = list(row_parts(dead.rows, self.max_bytes))
+            for index, (part, encoded) in enumerate(parts, 1):
+                reasons = _reasons(part)
+                for reason, count in reasons.items():
+                    counted[reason] = counted.get(reason, 0) + count
                 value, headers = fit(encoded, self.max_bytes)
-                self.producer.publish(self.topic, value, key=ROWS_KEY,
-                                      headers={"part": f"{index}/{len(parts)}".encode(), **headers})
+                self.producer.publish(self.topic, value, key=ROWS_KEY, headers={
+                    "part": f"{index}/{len(parts)}".encode(), "reason": ",".join(sorted(reasons)).encode(),
+                    **headers,
+                })
             published += len(parts)
         self.producer.flush()
         for item in dead.undecodable:
             metrics.MESSAGES_MALFORMED.labels(item.message.topic).inc()
+        for reason, count in counted.items():
+            metrics.DEAD_LETTERS.labels(self.topic, reason).inc(count)
         return published
+
+
+def _reasons(rows: pa.Table) -> dict[str, int]:
+    """Rows per reason (their `status`; `rejected` for rows without one)."""
+    if "status" not in rows.column_names:
+        return {"rejected": rows.num_rows}
+    counts = pc.value_counts(rows.column("status").combine_chunks())
+    return {str(c["values"]): int(c["counts"]) for c in counts.to_pylist()}

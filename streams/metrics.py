@@ -9,6 +9,12 @@ SHARES_REJECTED = Counter("poolstream_shares_rejected_total", "Shares rejected, 
 MESSAGES_MALFORMED = Counter(
     "poolstream_messages_malformed_total", "Messages that could not be decoded (sent to the dead-letter topic)", ["topic"]
 )
+DEAD_LETTERS = Counter(
+    "poolstream_dead_letters_total",
+    "Events routed to a dead-letter topic (topic: the dead-letter topic), by reason: undecodable messages "
+    "(reason malformed) and rejected rows (their status)",
+    ["topic", "reason"],
+)
 MESSAGES_REPLAYED = Counter(
     "poolstream_messages_replayed_total", "Messages skipped because ClickHouse already holds them (replays)", ["topic"]
 )

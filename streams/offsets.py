@@ -80,6 +80,11 @@ class Watermarks:
         """After a rebalance, read the watermarks again before trusting them."""
         self._loaded.clear()
 
+    def reset(self, topic: str) -> None:
+        """`topic` is a new incarnation (re-created, or a new broker): its old offsets mean nothing any more."""
+        self._marks = {tp: mark for tp, mark in self._marks.items() if tp[0] != topic}
+        self._loaded.discard(topic)
+
     def fresh(self, items: Sequence[Item]) -> list[Item]:
         """The items whose message is above the watermark of its partition (blocking: may read ClickHouse)."""
         for topic in {item.message.topic for item in items} - self._loaded:

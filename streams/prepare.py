@@ -33,6 +33,7 @@ from schemas.share import CONVERSION_ERRORS, SHARE_SCHEMA, DecodeError, Share, d
 from streams.columns import dictionary_codes, lookup_codes, names_dictionary, string_buffers
 from streams.offsets import RawMessage
 from streams.settings import StreamSettings
+from streams.supervision import describe
 
 
 @dataclass
@@ -78,11 +79,14 @@ class Decoded:
 
 
 def decode(message: RawMessage) -> Decoded:
-    """Decode one message (`schemas.share.decode_payload`: JSON shares stay structs until the batch)."""
+    """Decode one message (`schemas.share.decode_payload`: JSON shares stay structs until the batch).
+    Never raises: whatever the bytes, the message is shares or a reason to dead-letter it."""
     try:
         payload = decode_payload(message.value)
     except DecodeError as exc:
         return Decoded(message, None, str(exc))
+    except Exception as exc:  # decoding is a pure function of the bytes: retrying would fail the same way
+        return Decoded(message, None, f"undecodable: {describe(exc)}")
     if isinstance(payload, pa.RecordBatch):
         return Decoded(message, payload)
     return Decoded(message, None, shares=payload)
@@ -109,9 +113,11 @@ def coins(table: pa.Table) -> pa.ChunkedArray | pa.Array:
 
 
 def split_undecodable(decoded: Sequence[Decoded]) -> tuple[list[Decoded], list[tuple[RawMessage, str]]]:
-    """(the messages with shares, in message order; the undecodable ones with the reason)."""
+    """(the messages with shares, in message order; the undecodable ones with the reason). A message that
+    decoded to no share is a dead letter too: nothing is acked without a trace."""
     items = [item for item in decoded if item.ok and item.rows]
-    malformed = [(item.message, item.error) for item in decoded if not item.ok]
+    malformed = [(item.message, item.error or "no shares in the message") for item in decoded
+                 if not (item.ok and item.rows)]
     return items, malformed
 
 
@@ -121,6 +127,7 @@ class KernelColumns:
 
     ts: npt.NDArray[np.int64]
     difficulty: npt.NDArray[np.float64]
+    network_difficulty: npt.NDArray[np.float64]
     algo_codes: npt.NDArray[np.uint8]
     upstream: npt.NDArray[np.uint8]
     miner: tuple[npt.NDArray[np.int32], npt.NDArray[np.uint8]]
@@ -137,6 +144,7 @@ def kernel_columns(table: pa.Table) -> KernelColumns:
     return KernelColumns(
         ts=table.column("ts").cast(pa.int64()).to_numpy(),
         difficulty=table.column("difficulty").to_numpy(),
+        network_difficulty=table.column("network_difficulty").to_numpy(),
         algo_codes=algo_codes,
         upstream=lookup_codes(table.column("result"), _upstream_code),
         miner=string_buffers(table.column("miner")),
@@ -240,7 +248,7 @@ class SharePreparer:
 
     def _check(self, cols: KernelColumns, published: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
         """First failing check per share, 0 when it passes (kernels.share_checks)."""
-        return check_shares(cols.ts, published, cols.difficulty, cols.algo_codes, cols.upstream, *cols.miner,
+        return check_shares(cols.ts, published, cols.difficulty, cols.network_difficulty, cols.algo_codes, cols.upstream, *cols.miner,
                             *cols.worker, self._settings.max_past_s * 1000, self._settings.max_future_s * 1000)
 
     def _duplicates(self, keys: npt.NDArray[np.uint64], ts: npt.NDArray[np.int64], reasons: npt.NDArray[np.uint8],

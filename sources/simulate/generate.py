@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from bus.publisher import partition_of
 from schemas.identity import address_coin
 from schemas.share import SHARE_SCHEMA, Share, encode_arrow, encode_json
 from sources.simulate.columns import hex_column, take_strings
@@ -139,6 +140,8 @@ class ShareGenerator:
         self.hardware_dictionary = pa.array(DEVICE_CLASSES, type=pa.string())
         self.ip_dictionary = pa.array(fleet.worker_ips, type=pa.string())
         self.address_keys = [a.encode() for a in fleet.addresses]
+        self._groups: np.ndarray | None = None  # realtime: partition group of each miner
+        self._group_keys: list[bytes] = []
         self._bad_difficulty = np.array(bad_difficulties(options.encoding))
         self._worker_algorithm = fleet.worker_algorithm
 
@@ -319,11 +322,15 @@ class ShareGenerator:
 
     def arrow_messages(self, shares: SliceShares) -> Iterator[tuple[bytes, bytes, int]]:
         """(key, Arrow IPC message, shares in it): one miner's shares, in order, at most
-        `shares_per_message` per message."""
+        `shares_per_message` per message. Realtime: one partition group's shares per message (a one-second
+        slice holds about one share per miner: a message per miner would be a message per share)."""
         if not len(shares):
             return
         batch = self.to_batch(shares)
         per_message = self.options.shares_per_message
+        if self.options.realtime:
+            yield from self._partition_messages(shares, batch, per_message)
+            return
         cuts = np.flatnonzero(np.diff(shares.miner)) + 1
         starts = np.concatenate([[0], cuts]).tolist()
         ends = np.concatenate([cuts, [len(shares)]]).tolist()
@@ -333,6 +340,26 @@ class ShareGenerator:
             for offset in range(start, end, per_message):
                 length = min(per_message, end - offset)
                 yield key, encode_arrow(batch.slice(offset, length)), length
+
+    def _partition_messages(self, shares: SliceShares, batch: pa.RecordBatch,
+                            per_message: int) -> Iterator[tuple[bytes, bytes, int]]:
+        if self._groups is None:
+            parts = self.options.partitions
+            self._groups = np.array([partition_of(a, parts) for a in self.fleet.addresses], dtype=np.int64)
+            self._group_keys = [b""] * parts
+            for miner, group in enumerate(self._groups.tolist()):
+                self._group_keys[group] = self._group_keys[group] or self.address_keys[miner]
+        groups = self._groups[shares.miner]
+        order = np.argsort(groups, kind="stable")  # each miner's shares keep their order
+        grouped = batch.take(pa.array(order))
+        sorted_groups = groups[order]
+        cuts = np.flatnonzero(np.diff(sorted_groups)) + 1
+        starts = np.concatenate([[0], cuts]).tolist()
+        ends = np.concatenate([cuts, [len(order)]]).tolist()
+        for group, start, end in zip(sorted_groups[starts].tolist(), starts, ends, strict=True):
+            for offset in range(start, end, per_message):
+                length = min(per_message, end - offset)
+                yield self._group_keys[group], encode_arrow(grouped.slice(offset, length)), length
 
     def json_messages(self, shares: SliceShares) -> Iterator[tuple[bytes, bytes, int]]:
         """(key, JSON message, 1) per share, in time order (each miner's shares stay in order)."""

@@ -39,6 +39,9 @@ class SimulateOptions:
     address_hrp: str = "bc"
     #: Realtime only: how often (seconds of simulated time) a slice of shares is produced.
     realtime_tick_s: float = 1.0
+    #: Realtime only: a slice's Arrow shares go out as one message per partition group (miners grouped by the
+    #: partition their address hashes to, like the Stratum gateway), not one message per miner.
+    partitions: int = 4
 
     def __post_init__(self) -> None:
         def bad(flag: str, why: str) -> ValueError:

@@ -1,7 +1,7 @@
 """The two narrow interfaces between a miner's connection and the gateway around it, so that neither imports
 the other: `Port` is what a `session.Session` may use of the listening port it came in on (implemented by
 `gateway.PortRuntime`), `Connection` is what the gateway side (admission, job loop, verdicts, sweep) may use
-of a session. Per-submit members are plain attributes (bound methods included): no extra call on the hot path.
+of a session, `Closable` the part of it that closing needs. Per-submit members are plain attributes (bound methods included): no extra call on the hot path.
 """
 
 from __future__ import annotations
@@ -17,7 +17,18 @@ from sources.stratum.vardiff import Vardiff, VardiffPolicy
 from sources.stratum.verifier import PendingSubmit
 
 
-class Connection(Protocol):
+class Closable(Protocol):
+    """What closing a connection needs (`admission.Admission.close_later`)."""
+
+    closed: bool
+    closing: bool  # queued to be closed: what it sends is dropped unread
+
+    def shut(self, message: str) -> None:
+        """Closed by a safety rule: a last JSON-RPC error with `message`, then close."""
+        ...
+
+
+class Connection(Closable, Protocol):
     """One miner connection as the gateway side sees it."""
 
     ip: str
@@ -25,7 +36,10 @@ class Connection(Protocol):
     difficulty: float  # the current difficulty
     vardiff: Vardiff | None  # None until the connection mines
     mining: bool  # subscribed and authorized: set_difficulty and a first notify were sent
-    closed: bool
+
+    def stop_reading(self) -> None:
+        """Take no new request (shutdown: what is queued still gets its verdict)."""
+        ...
 
     def answer(self, line: bytes) -> None:
         """Queue the answer to one of this connection's verified submits (it no longer counts as in flight)."""
@@ -37,8 +51,8 @@ class Connection(Protocol):
 
     def close(self) -> None: ...
 
-    def stop_reading(self) -> None:
-        """Take no new request (shutdown: what is queued still gets its verdict)."""
+    def abort(self) -> None:
+        """Drop the connection at once (nothing more is written)."""
         ...
 
     def set_difficulty(self, difficulty: float) -> None:
@@ -49,8 +63,9 @@ class Connection(Protocol):
         """Queue a broadcast `mining.notify` for `job` (clean: forget the jobs sent before)."""
         ...
 
-    def check(self, now: float, idle_before: float, drain_before: float) -> None:
-        """Periodic sweep: close the connection if idle or stuck slow, or let vardiff lower its difficulty."""
+    def check(self, now: float, idle_before: float, drain_before: float, line_before: float) -> None:
+        """Periodic sweep: close the connection if idle, stuck slow or dripping a line, or let vardiff lower
+        its difficulty."""
         ...
 
 
@@ -67,6 +82,9 @@ class Port(Protocol):
     ntime_future_s: int  # a submit's ntime may run ahead of its job's by this much
     max_line_bytes: int
     write_buffer_bytes: int
+    max_errors: int  # protocol errors a connection may make at once (refilled at this many per minute)
+    max_workers: int  # distinct users authorized on one connection
+    authorize_rate: float  # mining.authorize per connection per second (burst: max_workers)
     #: the event loop's monotonic clock (seconds)
     time: Callable[[], float]
     #: queue a submit for batch verification
@@ -81,6 +99,19 @@ class Port(Protocol):
 
     def release(self, conn: Connection) -> None:
         """The connection is gone (idempotent)."""
+        ...
+
+    def authorized(self, conn: Connection) -> None:
+        """The connection subscribed and authorized: its login timeout no longer runs."""
+        ...
+
+    def strike(self, ip: str, reason: str) -> None:
+        """A connection of `ip` was closed for abuse (enough of them ban the IP)."""
+        ...
+
+    def close_later(self, conn: Closable, message: str) -> None:
+        """Close `conn` (with a last JSON-RPC error `message`) within a few loop iterations, in bounded
+        batches; it reads nothing more meanwhile."""
         ...
 
     def next_extranonce1(self) -> bytes: ...

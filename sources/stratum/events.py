@@ -9,11 +9,10 @@ keyed by one of its miners, so all of a miner's shares land on one partition, in
 from __future__ import annotations
 
 import logging
-import zlib
 
 import pyarrow as pa
 
-from bus.publisher import Publisher
+from bus.publisher import Publisher, partition_of
 from schemas.block import Block, encode_block
 from schemas.share import SHARE_SCHEMA, encode_arrow
 
@@ -23,10 +22,6 @@ log = logging.getLogger(__name__)
 #: ts, algorithm, miner, worker, difficulty, network_difficulty, result, job_id, extranonce2, ntime, nonce,
 #: ip, hardware, coin.
 ShareRow = tuple[int, str, str, str, float, float, str, str, str, int, int, str, str, str]
-
-
-def partition_of(miner: str, partitions: int) -> int:
-    return zlib.crc32(miner.encode()) % partitions
 
 
 class ShareRecorder:

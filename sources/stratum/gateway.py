@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import errno
 import functools
+import gc
 import logging
 import os
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from sources.stratum.job_loop import JobLoop
 from sources.stratum.job_sources import job_source_for
 from sources.stratum.jobbook import JobBook
 from sources.stratum.jobs import CoinbasePolicy, Job, JobSource
+from sources.stratum.listener import Listener
 from sources.stratum.session import Session
 from sources.stratum.settings import PortSettings, StratumSettings
 from sources.stratum.vardiff import VardiffPolicy
@@ -43,6 +45,7 @@ from sources.stratum.verifier import BatchVerifier, PendingSubmit, warm_up
 log = logging.getLogger(__name__)
 
 EXTRANONCE1_SIZE = 4
+GC_FULL_AFTER = 100  # young-generation collections between full ones (CPython's default: 10)
 
 
 class PortRuntime:
@@ -58,10 +61,16 @@ class PortRuntime:
         self.ntime_future_s = s.ntime_future_s
         self.max_line_bytes = s.max_line_bytes
         self.write_buffer_bytes = s.write_buffer_bytes
+        self.max_errors = s.max_errors
+        self.max_workers = s.max_workers_per_connection
+        self.authorize_rate = s.authorize_rate_per_s
         self.time = gateway.loop.time
         self.next_extranonce1 = gateway.next_extranonce1
         self.bucket_of = gateway.recorder.bucket_of
         self._admission = gateway.admission
+        self.authorized = gateway.admission.authorized
+        self.strike = gateway.admission.strike
+        self.close_later = gateway.admission.close_later
         self.sessions: set[Connection] = set()
         self.connections = metrics.CONNECTIONS.labels(self.algorithm.wire)
         self.book = JobBook(gateway.policy, s.jobs_kept, s.job_refresh_s)
@@ -88,7 +97,8 @@ class PortRuntime:
             s.verify_batch_max, s.verify_batch_wait_ms / 1000, s.verify_threads,
         )  # fmt: skip
         self.verify: Callable[[PendingSubmit], None] = self.verifier.add
-        self.server: asyncio.Server | None = None
+        self.listener = Listener(functools.partial(Session, self), gateway.admission.precheck,
+                                 gateway.admission.strike)
 
     def admit(self, conn: Connection) -> bool:
         if not self._admission.admit(conn):
@@ -110,8 +120,7 @@ class PortRuntime:
     @property
     def port(self) -> int:
         """The bound port (useful when configured as 0)."""
-        assert self.server is not None and self.server.sockets
-        return int(self.server.sockets[0].getsockname()[1])
+        return self.listener.port
 
 
 class StratumGateway:
@@ -129,7 +138,7 @@ class StratumGateway:
         self.loop = asyncio.get_running_loop()
         self.executor = ThreadPoolExecutor(settings.verify_threads, thread_name_prefix="stratum-verify")
         self.recorder = ShareRecorder(publisher, topics.shares, settings.share_partitions, settings.share_flush_max)
-        self.admission = Admission(settings, self.loop.time)
+        self.admission = Admission(settings, self.loop.time, self.loop.call_soon)
         self.policy = CoinbasePolicy(
             EXTRANONCE1_SIZE, settings.extranonce2_size, settings.coinbase_tag.encode(),
             bytes.fromhex(settings.coinbase_script_hex),
@@ -146,11 +155,19 @@ class StratumGateway:
             seconds = await asyncio.to_thread(warm_up, rt.algorithm.wire)
             log.debug("stratum %s kernels ready in %.1fs", rt.algorithm.wire, seconds)
             await rt.jobs.poll()  # a job exists before the first miner connects
+        # The cyclic garbage collector (process-wide, docs/architecture.md "Limits and defences"): what is
+        # alive now (libraries, compiled kernels, first jobs) stays alive, so take it out of the collector's
+        # reach and full passes walk only what came later; and make full passes 10x rarer. Connections
+        # leave no cyclic garbage (see connection.py), so a full pass walks live objects (~0.7 us each on
+        # the development machine, ~18 per connection) and frees next to nothing. Under a connection flood
+        # the default thresholds ran one every second or two, each stalling the event loop for 25-300 ms.
+        gc.collect()
+        gc.freeze()
+        gen0, gen1, _ = gc.get_threshold()
+        gc.set_threshold(gen0, gen1, GC_FULL_AFTER)
         for rt in self.ports.values():
             try:
-                rt.server = await self.loop.create_server(
-                    functools.partial(Session, rt), self.settings.host, rt.settings.port, backlog=4096
-                )
+                await rt.listener.listen(self.settings.host, rt.settings.port)
             except OSError as exc:
                 raise SettingsError(_listen_error(self.settings.host, rt.settings, exc)) from exc
             self._tasks.append(asyncio.create_task(rt.jobs.run(), name=f"stratum-jobs-{rt.algorithm.wire}"))
@@ -176,8 +193,7 @@ class StratumGateway:
         self._closing = True
         self.admission.closing = True
         for rt in self.ports.values():
-            if rt.server is not None:
-                rt.server.close()
+            rt.listener.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -185,6 +201,7 @@ class StratumGateway:
                 await task
         for rt in self.ports.values():
             for s in rt.sessions:
+                s.closing = True  # no new request, and no resumed reading when verdicts come back
                 s.stop_reading()
         for rt in self.ports.values():
             await rt.verifier.drain()  # queued submits still get their verdict and their share event
@@ -204,19 +221,24 @@ class StratumGateway:
             self.recorder.flush()
 
     async def _sweep_loop(self) -> None:
-        interval = min(1.0, self.settings.idle_timeout_s / 4, self.settings.drain_timeout_s / 4)
+        s = self.settings
+        interval = min(1.0, s.idle_timeout_s / 4, s.drain_timeout_s / 4, s.login_timeout_s / 4, s.line_timeout_s / 4)
         while True:
             await asyncio.sleep(interval)
             self.sweep()
 
     def sweep(self) -> None:
-        """Close idle and stuck-slow connections; let vardiff lower the difficulty of silent miners."""
+        """Close connections past their login timeout, idle, stuck-slow or dripping a line; let vardiff lower
+        the difficulty of silent miners."""
         now = self.loop.time()
+        self.admission.expire(now)
+        metrics.flush_log()
         idle_before = now - self.settings.idle_timeout_s
         drain_before = now - self.settings.drain_timeout_s
+        line_before = now - self.settings.line_timeout_s
         for rt in self.ports.values():
             for s in list(rt.sessions):
-                s.check(now, idle_before, drain_before)
+                s.check(now, idle_before, drain_before, line_before)
 
 
 def _listen_error(host: str, port: PortSettings, exc: OSError) -> str:

@@ -33,6 +33,11 @@ class LineFramer:
         self.max_line = max_line
         self._buf = b""
 
+    @property
+    def tail(self) -> int:
+        """Bytes of an unfinished line buffered (0: none)."""
+        return len(self._buf)
+
     def feed(self, data: bytes) -> list[bytes]:
         """The complete lines in `data` (without newline, blank ones dropped); raises `LineTooLong`."""
         buf = self._buf + data if self._buf else data
@@ -74,6 +79,10 @@ class MalformedMessage(ValueError):
 
 
 def decode_request(line: bytes) -> Request:
+    """The request on one (stripped) line; raises `MalformedMessage`. Anything not starting like a JSON
+    object is refused before the JSON decoder sees it."""
+    if line[:1] != b"{":
+        raise MalformedMessage("not a JSON object")
     try:
         req = _decoder.decode(line)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:

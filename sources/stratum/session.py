@@ -1,9 +1,12 @@
-"""One miner connection: framing, the Stratum V1 methods, per-connection difficulty and write buffering.
+"""One miner connection: the Stratum V1 methods, per-connection difficulty and the jobs sent to it.
 
-Requests are handled synchronously in `data_received`; only `mining.submit` waits (for its batch hash): it
-goes to the port's verifier and its answer comes back through `answer` when the batch completes. Writes
-are buffered per connection and flushed once per read or per verified batch, so a slow reader only fills
-its own buffer (`check`, run by the gateway's sweep, closes it when it stays stuck).
+Framing, buffered output, closing and the per-connection limits are `connection.LineConnection`'s; this
+class handles each complete line. Requests are handled synchronously; only `mining.submit` waits (for its
+batch hash): it goes to the port's verifier and its answer comes back through `answer` when the batch
+completes. Writes are flushed once per read or per verified batch. `mining.authorize` is rate limited
+(`authorize_rate_per_s`, a burst of `max_workers_per_connection`) and at most `max_workers_per_connection`
+users are authorized on one connection. The method table is the class's (a table of bound methods per
+instance would make every session a reference cycle).
 
 A session knows its port only through `contracts.Port` and never imports the gateway; the gateway side
 uses it through `contracts.Connection`.
@@ -14,14 +17,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from kernels.targets import target_for_difficulty, target_le_bytes
 from schemas.config import VERSION as POOLSTREAM_VERSION
 from schemas.hardware import hardware_hint
 from schemas.identity import IdentityError, parse_user
-from sources.stratum import metrics
 from sources.stratum import protocol as p
+from sources.stratum.connection import LineConnection
 from sources.stratum.contracts import Port
 from sources.stratum.identity import Worker, requested_difficulty
 from sources.stratum.jobbook import JobBook
@@ -37,13 +41,14 @@ MAX_INFLIGHT = 2048  # submits of one connection awaiting a hash before we stop 
 SENT_KEPT = 64  # job_ids remembered per connection (with their difficulty); retired jobs are dropped first
 
 
-class Session(asyncio.Protocol):
+class Session(LineConnection):
     """One miner connection (an asyncio protocol); implements `contracts.Connection`."""
 
+    __slots__ = ("extranonce1", "subscribed", "workers", "user_agent", "hardware", "vardiff", "difficulty", "sent",
+                 "_targets", "mining", "inflight", "_auth_left", "_auth_at")  # fmt: skip
+
     def __init__(self, port: Port) -> None:
-        self.port = port
-        self.transport: asyncio.Transport | None = None
-        self.ip = ""
+        super().__init__(port)
         self.extranonce1 = b""
         self.subscribed = False
         self.workers: dict[str, Worker] = {}
@@ -57,136 +62,54 @@ class Session(asyncio.Protocol):
         self.sent: OrderedDict[str, tuple[Job, float, int]] = OrderedDict()
         self._targets: dict[float, bytes] = {}
         self.mining = False  # set_difficulty + first notify sent
-        self.last_read = 0.0
-        self.write_paused_since = 0.0
         self.inflight = 0
-        self.reading_paused = False
-        self.closed = False
-        self._out: list[bytes] = []
-        self._handlers = {
-            "mining.submit": self._submit,
-            "mining.subscribe": self._subscribe,
-            "mining.authorize": self._authorize,
-            "mining.extranonce.subscribe": self._extranonce_subscribe,
-            "mining.configure": self._configure,
-            "mining.suggest_difficulty": self._suggest_difficulty,
-            "mining.multi_version": self._true,
-            "client.get_version": self._get_version,
-            "mining.get_transactions": self._get_transactions,
-        }
-        self._framer = p.LineFramer(port.max_line_bytes)
+        self._auth_left = float(port.max_workers)
+        self._auth_at = 0.0
 
-    # -- transport callbacks ------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        peer = transport.get_extra_info("peername")
-        self.ip = str(peer[0]) if peer else ""
-        self.last_read = self.port.time()
-        if not self.port.admit(self):
-            self.closed = True
-            transport.abort()
+        super().connection_made(transport)
+        if not self.port.admit(self):  # refused: counted and logged by admission
+            self.abort()
             return
-        transport.set_write_buffer_limits(high=self.port.write_buffer_bytes)
         self.extranonce1 = self.port.next_extranonce1()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
+        left = not self.closed and not self.mining  # the client went away before it ever mined
+        super().connection_lost(exc)
         self.port.release(self)
+        if left and self.extranonce1:  # (admitted: a refused connection has no extranonce1)
+            self.port.strike(self.ip, "left_unauthorized")
 
-    def pause_writing(self) -> None:
-        self.write_paused_since = self.port.time()
-
-    def resume_writing(self) -> None:
-        self.write_paused_since = 0.0
-
-    def data_received(self, data: bytes) -> None:
-        if self.closed:
-            return
-        self.last_read = self.port.time()
-        try:
-            lines = self._framer.feed(data)
-        except p.LineTooLong:
-            metrics.refused("line_too_long")
-            self.write(p.error(None, StratumError.OTHER, "Line too long"))
-            self.close()
-            return
-        for line in lines:
-            self._handle(line)
-        self.flush()
-
-    # -- output ----------------------------------------------------------------------------------
-    def write(self, data: bytes) -> None:
-        self._out.append(data)
-
-    def flush(self) -> None:
-        if self._out and not self.closed and self.transport is not None:
-            self.transport.write(b"".join(self._out))
-        self._out.clear()
-
-    def close(self) -> None:
-        if self.transport is not None and not self.closed:
-            self.flush()
-            self.closed = True
-            self.transport.close()
-
-    def stop_reading(self) -> None:
-        if self.transport is not None and not self.closed and not self.reading_paused:
-            self.reading_paused = True
-            self.transport.pause_reading()
-
-    def abort(self) -> None:
-        if self.transport is not None:
-            self.closed = True
-            self.transport.abort()
-
-    def check(self, now: float, idle_before: float, drain_before: float) -> None:
-        """Periodic (the gateway's sweep): close an idle or stuck-slow connection; let vardiff lower the
-        difficulty of a miner that has been silent too long."""
-        if self.closed:
-            return
-        if self.last_read < idle_before:
-            metrics.refused("idle_timeout")
-            self.abort()
-        elif self.write_paused_since and self.write_paused_since < drain_before:
-            metrics.refused("slow_client")
-            self.abort()
-        elif self.vardiff is not None:
+    def check(self, now: float, idle_before: float, drain_before: float, line_before: float) -> None:
+        """Periodic (the gateway's sweep): the connection's limits, then let vardiff lower the difficulty of
+        a miner that has been silent too long."""
+        if not self.check_limits(idle_before, drain_before, line_before) and self.vardiff is not None:
             new = self.vardiff.on_tick(now)
             if new is not None:
                 self.set_difficulty(new)
                 self.flush()
 
     # -- dispatch --------------------------------------------------------------------------------
-    def _handle(self, line: bytes) -> None:
+    def handle_line(self, line: bytes) -> None:
         try:
             req = p.decode_request(line)
         except p.MalformedMessage as exc:
-            self.write(p.error(None, StratumError.OTHER, f"Malformed JSON-RPC message: {str(exc)[:80]}"))
+            self.error(None, StratumError.OTHER, f"Malformed JSON-RPC message: {str(exc)[:80]}", "malformed")
             return
-        handler = self._handlers.get(req.method)
+        handler = _HANDLERS.get(req.method)
         if handler is None:
-            self.write(p.error(req.id, StratumError.OTHER, f"Unknown method {req.method[:64]!r}"))
+            constant = _CONSTANT.get(req.method, _UNKNOWN)
+            if constant is _UNKNOWN:
+                self.error(req.id, StratumError.OTHER, f"Unknown method {req.method[:64]!r}", "unknown_method")
+            else:
+                self.write(p.result(req.id, constant))
             return
         params = req.params if isinstance(req.params, list) else []
         try:
-            handler(req.id, params)
+            handler(self, req.id, params)
         except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
-            self.write(p.error(req.id, StratumError.OTHER, f"Invalid params for {req.method}"))
+            self.error(req.id, StratumError.OTHER, f"Invalid params for {req.method}", "bad_params")
             log.debug("bad params from %s for %s: %r", self.ip, req.method, exc)
-
-    def _true(self, msg_id: Any, params: list[Any]) -> None:
-        self.write(p.result(msg_id, True))
-
-    def _get_version(self, msg_id: Any, params: list[Any]) -> None:
-        self.write(p.result(msg_id, VERSION))
-
-    def _get_transactions(self, msg_id: Any, params: list[Any]) -> None:
-        self.write(p.result(msg_id, []))
-
-    def _extranonce_subscribe(self, msg_id: Any, params: list[Any]) -> None:
-        # The extranonce1 of a connection never changes, so mining.set_extranonce is never sent.
-        self.write(p.result(msg_id, True))
 
     def _configure(self, msg_id: Any, params: list[Any]) -> None:
         # BIP 310: decline every extension (version rolling included); miners then use plain versions.
@@ -209,11 +132,22 @@ class Session(asyncio.Protocol):
             self.start_mining()
 
     def _authorize(self, msg_id: Any, params: list[Any]) -> None:
+        port = self.port
         user = params[0] if params else None
+        if len(self.workers) >= port.max_workers and not (isinstance(user, str) and user in self.workers):
+            self.error(msg_id, StratumError.UNAUTHORIZED, "Too many workers on this connection", "too_many_workers")
+            return
+        now = port.time()
+        self._auth_left = min(port.max_workers, self._auth_left + (now - self._auth_at) * port.authorize_rate)
+        self._auth_at = now
+        if self._auth_left < 1:
+            self.error(msg_id, StratumError.OTHER, "Too many authorize requests", "authorize_rate")
+            return
+        self._auth_left -= 1
         try:
-            ident = parse_user(user, self.port.algorithm)
+            ident = parse_user(user, port.algorithm)
         except IdentityError as exc:
-            self.write(p.error(msg_id, StratumError.UNAUTHORIZED, f"Unauthorized worker: {exc}"))
+            self.error(msg_id, StratumError.UNAUTHORIZED, f"Unauthorized worker: {exc}", "authorize_failed")
             return
         assert isinstance(user, str)
         self.workers[user] = Worker(ident.address, ident.worker, ident.coin, self.port.bucket_of(ident.address))
@@ -240,6 +174,7 @@ class Session(asyncio.Protocol):
         if self.mining:
             return
         self.mining = True
+        self.port.authorized(self)
         self.vardiff = Vardiff(self.port.vardiff_policy, self.difficulty, self.port.time())
         self.difficulty = self.vardiff.difficulty
         self.write(p.notification("mining.set_difficulty", [self.difficulty]))
@@ -304,11 +239,13 @@ class Session(asyncio.Protocol):
         port = self.port
         if not self.subscribed:
             self._reject(msg_id, StratumError.NOT_SUBSCRIBED, "Not subscribed", "unauthorized", params)
+            self.spend_error()
             return
         user = params[0] if params else None
         worker = self.workers.get(user) if isinstance(user, str) else None
         if worker is None:
             self._reject(msg_id, StratumError.UNAUTHORIZED, "Unauthorized worker", "unauthorized", params)
+            self.spend_error()
             return
         if len(params) < 5:
             self._reject(msg_id, StratumError.OTHER, "Malformed submit", "malformed", params, worker)
@@ -369,6 +306,26 @@ class Session(asyncio.Protocol):
         self._out.append(line)
         self.inflight -= 1
         if self.reading_paused and self.inflight < MAX_INFLIGHT // 2 and self.transport is not None:
-            self.reading_paused = False
-            if not self.closed:
+            if not self.closed and not self.closing:  # (a closing one, or a gateway shutting down, stays paused)
+                self.reading_paused = False
                 self.transport.resume_reading()
+
+
+_UNKNOWN = object()
+#: Methods answered with a constant result. The extranonce1 of a connection never changes, so
+#: mining.set_extranonce is never sent after `mining.extranonce.subscribe`.
+_CONSTANT: dict[str, Any] = {
+    "mining.multi_version": True,
+    "mining.extranonce.subscribe": True,
+    "client.get_version": VERSION,
+    "mining.get_transactions": [],
+}
+#: The other methods: plain functions of the class (a per-instance table of bound methods would make every
+#: session a reference cycle, left to the cyclic garbage collector: see docs/architecture.md).
+_HANDLERS: dict[str, Callable[[Session, Any, list[Any]], None]] = {
+    "mining.submit": Session._submit,
+    "mining.subscribe": Session._subscribe,
+    "mining.authorize": Session._authorize,
+    "mining.configure": Session._configure,
+    "mining.suggest_difficulty": Session._suggest_difficulty,
+}

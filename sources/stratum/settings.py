@@ -113,15 +113,22 @@ class StratumSettings:
     node_user: str = ""
     node_password: str = field(default="", repr=False)
     node_algorithm: Algorithm = Algorithm.SHA256D  # the port the node serves (a Bitcoin node: sha256d)
-    # safety
-    max_line_bytes: int = 4096
-    max_connections: int = 20_000
+    # safety (docs/architecture.md, "Stratum gateway": what each limit answers)
+    max_line_bytes: int = 4096  # a longer line (or unterminated tail) closes the connection
+    max_connections: int = 20_000  # when full, the oldest connection not yet authorized makes room
     max_connections_per_ip: int = 1024  # mining farms sit behind NAT: keep it generous
-    idle_timeout_s: float = 600.0  # no line from the client for this long closes it
+    connect_rate_per_ip: float = 100.0  # new connections/s per IP after a burst of max_connections_per_ip
+    login_timeout_s: float = 10.0  # a connection not subscribed and authorized by then is closed
+    line_timeout_s: float = 10.0  # a line started but not finished (no newline) for this long closes it
+    idle_timeout_s: float = 600.0  # no complete line from the client for this long closes it
+    max_errors: int = 20  # protocol errors a connection may make at once; refilled at this many per minute
+    max_workers_per_connection: int = 256  # distinct users one connection may authorize
+    authorize_rate_per_s: float = 10.0  # mining.authorize per connection per s (burst: max_workers_per_connection)
     write_buffer_bytes: int = 64 * 1024  # per-connection buffer before a client counts as slow
     drain_timeout_s: float = 10.0  # a slow client that cannot drain its buffer for this long is closed
     ban_check_after: int = 50  # shares of an IP before its invalid ratio is judged
     ban_invalid_percent: float = 50.0  # ban an IP whose invalid shares exceed this share of the total
+    ban_strikes: int = 20  # abusive disconnects of an IP within about a minute before it is banned
     ban_time_s: float = 600.0  # 0 disables banning
     # verification and events
     verify_batch_max: int = 4096
@@ -149,13 +156,15 @@ class StratumSettings:
         if not 2 <= self.extranonce2_size <= 8:
             raise SettingsError(f"stratum.extranonce2_size must be in 2..8, got {self.extranonce2_size}")
         for name in ("vardiff_target_s", "vardiff_retarget_s", "job_refresh_s", "template_poll_s",
-                     "idle_timeout_s", "drain_timeout_s", "verify_batch_wait_ms", "share_flush_ms"):
+                     "idle_timeout_s", "drain_timeout_s", "verify_batch_wait_ms", "share_flush_ms",
+                     "connect_rate_per_ip", "login_timeout_s", "line_timeout_s", "authorize_rate_per_s"):
             _positive(f"stratum.{name}", getattr(self, name))
         if not 0 < self.vardiff_variance < 1:
             raise SettingsError(f"stratum.vardiff_variance must be in (0, 1), got {self.vardiff_variance}")
         for name in ("jobs_kept", "max_line_bytes", "max_connections", "max_connections_per_ip",
                      "write_buffer_bytes", "ban_check_after", "verify_batch_max", "verify_threads",
-                     "share_flush_max", "share_partitions", "ntime_future_s"):
+                     "share_flush_max", "share_partitions", "ntime_future_s", "max_errors",
+                     "max_workers_per_connection", "ban_strikes"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise SettingsError(f"stratum.{name} must be a positive integer, got {value!r}")

@@ -26,16 +26,19 @@ rows = st.tuples(
     st.sampled_from([0, 0, 0, int(Reason.STALE), int(Reason.LOW_DIFFICULTY)]),
     addresses,
     workers,
+    st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.floats(0, 1e15)),
 )
+Row = tuple[int, float, bool, int, str, str, float]
 
 
-def run_checks(batch: list[tuple[int, float, bool, int, str, str]]) -> list[int]:
+def run_checks(batch: list[Row]) -> list[int]:
     miner_off, miner_data = string_buffers(pa.array([r[4] for r in batch]))
     worker_off, worker_data = string_buffers(pa.array([r[5] for r in batch]))
     out = check_shares(
         np.array([r[0] for r in batch], dtype=np.int64),
         np.full(len(batch), REF, dtype=np.int64),
         np.array([r[1] for r in batch], dtype=np.float64),
+        np.array([r[6] for r in batch], dtype=np.float64),
         np.array([r[2] for r in batch], dtype=np.uint8),
         np.array([r[3] for r in batch], dtype=np.uint8),
         miner_off, miner_data, worker_off, worker_data,
@@ -46,26 +49,34 @@ def run_checks(batch: list[tuple[int, float, bool, int, str, str]]) -> list[int]
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(rows, min_size=1, max_size=40))
-def test_checks_match_reference(batch: list[tuple[int, float, bool, int, str, str]]) -> None:
-    expected = [check_reference(ts, REF, d, known, up, m, w, 3_600_000, 300_000) for ts, d, known, up, m, w in batch]
+def test_checks_match_reference(batch: list[Row]) -> None:
+    expected = [check_reference(ts, REF, d, known, up, m, w, 3_600_000, 300_000, network_difficulty=nd)
+                for ts, d, known, up, m, w, nd in batch]
     assert run_checks(batch) == expected
 
 
 def test_each_reason_fires() -> None:
-    batch = [
-        (REF, 1.0, True, 0, GOOD, "rig1"),
-        (REF, 0.0, True, 0, GOOD, "rig1"),
-        (REF, math.nan, True, 0, GOOD, "rig1"),
-        (REF - 3_600_001, 1.0, True, 0, GOOD, "rig1"),
-        (REF + 300_001, 1.0, True, 0, GOOD, "rig1"),
-        (REF, 1.0, True, 0, "tooshort", "rig1"),
-        (REF, 1.0, True, 0, GOOD, "has space"),
-        (REF, 1.0, False, 0, GOOD, "rig1"),
-        (REF, 1.0, True, int(Reason.STALE), GOOD, "rig1"),
+    batch: list[Row] = [
+        (REF, 1.0, True, 0, GOOD, "rig1", 1e12),
+        (REF, 0.0, True, 0, GOOD, "rig1", 0.0),
+        (REF, math.nan, True, 0, GOOD, "rig1", 0.0),
+        (REF - 3_600_001, 1.0, True, 0, GOOD, "rig1", 0.0),
+        (REF + 300_001, 1.0, True, 0, GOOD, "rig1", 0.0),
+        (REF, 1.0, True, 0, "tooshort", "rig1", 0.0),
+        (REF, 1.0, True, 0, GOOD, "has space", 0.0),
+        (REF, 1.0, False, 0, GOOD, "rig1", 0.0),
+        (REF, 1.0, True, int(Reason.STALE), GOOD, "rig1", 0.0),
+        # hostile magnitudes: no difficulty exceeds 2^256; a NaN/negative network difficulty would poison PPLNS
+        (REF, 1e308, True, 0, GOOD, "rig1", 0.0),
+        (REF, 2.0**256, True, 0, GOOD, "rig1", 2.0**256),
+        (REF, 1.0, True, 0, GOOD, "rig1", math.nan),
+        (REF, 1.0, True, 0, GOOD, "rig1", -1.0),
+        (REF, 1.0, True, 0, GOOD, "rig1", math.inf),
     ]
     assert run_checks(batch) == [
         0, Reason.BAD_DIFFICULTY, Reason.BAD_DIFFICULTY, Reason.TIME_SKEW, Reason.TIME_SKEW, Reason.BAD_ADDRESS,
         Reason.BAD_WORKER, Reason.UNKNOWN_ALGORITHM, Reason.STALE,
+        Reason.BAD_DIFFICULTY, 0, Reason.BAD_DIFFICULTY, Reason.BAD_DIFFICULTY, Reason.BAD_DIFFICULTY,
     ]
 
 

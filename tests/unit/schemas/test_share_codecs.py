@@ -118,8 +118,9 @@ def test_arrow_with_another_schema_is_rejected() -> None:
         decode_message(sink.getvalue().to_pybytes())
 
 
-@given(st.builds(Block, ts=st.integers(0, 2**41), algorithm=text, height=st.integers(0, 2**40), hash=text,
-                 miner=text, reward=st.integers(0, 2**63 - 1)))
+@given(st.builds(Block, ts=st.integers(0, 2**41), algorithm=st.text(max_size=32), height=st.integers(0, 2**40),
+                 hash=st.from_regex(r"[0-9a-f]{64}", fullmatch=True), miner=text,
+                 reward=st.integers(0, 2**63 - 1)))
 def test_block_round_trip_keeps_integer_reward(block: Block) -> None:
     decoded = decode_block(encode_block(block))
     assert decoded == block and isinstance(decoded.reward, int)

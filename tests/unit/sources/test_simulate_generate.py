@@ -237,3 +237,24 @@ def test_fleet_does_not_depend_on_duration() -> None:
     ]
     assert short.addresses == long.addresses
     assert np.array_equal(short.worker_hashrate, long.worker_hashrate)
+
+
+def test_realtime_messages_group_miners_by_partition() -> None:
+    """Realtime slices hold about one share per miner: one message per partition group, every share once,
+    and each miner always under the key of its own partition (its shares stay in order on one partition)."""
+    from bus.publisher import partition_of
+
+    options = SimulateOptions(miners=200, workers=2, duration_s=30, realtime=True, seed=3, partitions=4)
+    _seed, _fleet, generator = plan(options, 1_700_000_000_000)
+    seen = 0
+    for _end, shares in generator.slices():
+        messages = list(generator.messages(shares))
+        assert len(messages) <= 4 or len(shares) > 4 * options.shares_per_message
+        for key, value, count in messages:
+            table = decode_message(value)
+            assert table.num_rows == count
+            group = partition_of(key.decode(), 4)
+            assert {partition_of(m, 4) for m in table.column("miner").to_pylist()} == {group}
+            seen += count
+        assert sum(c for _k, _v, c in messages) == len(shares)
+    assert seen == generator.shares_total

@@ -46,3 +46,11 @@ def test_encodings() -> None:
     codes = {e.name: int(e) for e in p.StratumError}
     assert codes == {"OTHER": 20, "JOB_NOT_FOUND": 21, "DUPLICATE": 22, "LOW_DIFFICULTY": 23,
                      "UNAUTHORIZED": 24, "NOT_SUBSCRIBED": 25}  # fmt: skip
+
+
+def test_framer_reports_an_unfinished_line_and_garbage_is_refused_before_decoding() -> None:
+    f = p.LineFramer(64)
+    assert f.feed(b'{"id":1') == [] and f.tail == 7
+    assert f.feed(b',"method":"a"}\n') == [b'{"id":1,"method":"a"}'] and f.tail == 0
+    with pytest.raises(p.MalformedMessage, match="not a JSON object"):
+        p.decode_request(b"\x00\xff GET / HTTP/1.1")

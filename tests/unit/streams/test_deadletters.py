@@ -67,3 +67,17 @@ def test_nothing_to_route_publishes_nothing_and_a_tiny_limit_is_refused() -> Non
     assert producer.published == []
     with pytest.raises(ValueError, match="at least 1024"):
         DeadLetterRouter(producer, "t", 100)
+
+
+def test_every_dead_letter_has_a_reason_header_and_is_counted_by_reason() -> None:
+    producer = Producer([])
+    rows = pa.table({"i": [1, 2, 3], "status": ["time_skew", "bad_address", "time_skew"]})
+
+    def count(reason: str) -> float:
+        return REGISTRY.get_sample_value("poolstream_dead_letters_total",
+                                         {"topic": "x.rejected", "reason": reason}) or 0.0
+
+    before = {r: count(r) for r in ("time_skew", "bad_address", "malformed")}
+    DeadLetterRouter(producer, "x.rejected").route(DeadLetters([Undecodable(message(1, b"?"), "bad")], rows))
+    assert [h["reason"] for _, _, _, h in producer.published] == [b"malformed", b"bad_address,time_skew"]
+    assert {r: count(r) - before[r] for r in before} == {"time_skew": 2, "bad_address": 1, "malformed": 1}

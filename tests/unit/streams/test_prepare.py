@@ -60,3 +60,13 @@ def test_duplicates_across_batches_but_not_within_a_retried_batch() -> None:
 def test_a_batch_of_undecodable_messages_only() -> None:
     prepared = preparer().prepare([decode(raw(0, b"\x00\x01"))], NOW, {})
     assert prepared.rows.num_rows == 0 and prepared.rejected.num_rows == 0 and len(prepared.malformed) == 1
+
+
+def test_a_message_without_shares_is_a_dead_letter_and_decode_never_raises() -> None:
+    empty, bomb = raw(20, b"[]"), raw(21, b'{"ts": 1, "x": ' + b'{"a":' * 50_000 + b"1" + b"}" * 50_000 + b"}")
+    decoded = [decode(empty), decode(bomb), decode(raw(22, encode_json(share(9))))]
+    assert [d.ok for d in decoded] == [False, False, True]
+    prepared = preparer().prepare(decoded, NOW, {})
+    assert [(m.offset, "RecursionError" in why or "no shares" in why) for m, why in prepared.malformed] == [
+        (20, True), (21, True)]
+    assert prepared.rows.column("src_offset").to_pylist() == [22]
