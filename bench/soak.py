@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
+
 from bus import broker_stats
 from tests.e2e.harness import System
 
@@ -55,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
         while simulation.proc.poll() is None:
             time.sleep(args.sample_s)
             stats = broker_stats.read(system.broker_dir)
-            stored = int(system.data("/api/v1/stats")["shares_24h"]["accepted"])
+            try:
+                stored = int(system.data("/api/v1/stats")["shares_24h"]["accepted"])
+            except (httpx.HTTPError, AssertionError) as exc:  # a busy API answers late: report, keep going
+                print(f"soak: stats not read ({exc!r})", file=sys.stderr, flush=True)
+                continue
             elapsed = time.monotonic() - began
             if stats is not None:
                 samples.append((elapsed, stats.rss_bytes, stats.recycles, stored))

@@ -37,7 +37,7 @@ class RecyclePolicy:
     recycle_bytes: int = 512 * 1024 * 1024  # recycle above this resident memory
     limit_bytes: int = 4096 * 1024 * 1024  # health warns above 80% of it
     check_s: float = 2.0
-    max_lag: int = 5_000  # messages a group may be behind for the gate to close
+    max_lag: int = 100  # messages a group may be behind for the gate to close (it must catch up while held)
     drain_timeout_s: float = 5.0  # longest producers are held
     disposable: frozenset[str] = frozenset()  # topics dropped at a recycle when no group reads them
 
