@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from confluent_kafka import KafkaException, TopicCollection
 from confluent_kafka.admin import AdminClient
@@ -13,12 +13,17 @@ from bus.config import client_config
 
 def ensure_topics(bootstrap: str, names: Iterable[str], partitions: int = 4, timeout: float = 10.0) -> None:
     """Create the missing topics among `names`. Raises KafkaException if the broker cannot be reached."""
-    admin = AdminClient(client_config(bootstrap))
-    existing = set(admin.list_topics(timeout=timeout).topics)
-    missing = [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names if n not in existing]
-    if not missing:
+    existing = set(AdminClient(client_config(bootstrap)).list_topics(timeout=timeout).topics)
+    create_topics(bootstrap, {n: partitions for n in names if n not in existing}, timeout)
+
+
+def create_topics(bootstrap: str, partitions: Mapping[str, int], timeout: float = 10.0) -> None:
+    """Create the topics of `partitions` (name -> partition count); one that exists already is fine."""
+    if not partitions:
         return
-    for name, future in admin.create_topics(missing, request_timeout=timeout).items():
+    admin = AdminClient(client_config(bootstrap))
+    new = [NewTopic(name, num_partitions=count, replication_factor=1) for name, count in partitions.items()]
+    for name, future in admin.create_topics(new, request_timeout=timeout).items():
         try:
             future.result()
         except KafkaException as exc:

@@ -46,22 +46,22 @@ def _uvarint(data: bytes, pos: int) -> tuple[int, int]:
 
 def produce_acks(body: bytes) -> int:
     """The `acks` of a Produce request frame body (header + request), any version 0–11."""
+    _flexible, pos = _to_acks(body)
+    return int(struct.unpack_from(">h", body, pos)[0])
+
+
+def _to_acks(body: bytes) -> tuple[bool, int]:
+    """(flexible version?, position of `acks`) in a Produce request frame body."""
     version = struct.unpack_from(">h", body, 2)[0]
+    flexible = version >= 9
     pos = 8  # api_key, api_version, correlation_id
     (client_id_len,) = struct.unpack_from(">h", body, pos)
     pos += 2 + max(client_id_len, 0)
-    if version >= 9:  # flexible versions: header tagged fields, then a compact nullable transactional_id
-        tags, pos = _uvarint(body, pos)
-        for _ in range(tags):
-            _tag, pos = _uvarint(body, pos)
-            size, pos = _uvarint(body, pos)
-            pos += size
-        length, pos = _uvarint(body, pos)
-        pos += max(length - 1, 0)
-    elif version >= 3:
-        (length,) = struct.unpack_from(">h", body, pos)
-        pos += 2 + max(length, 0)
-    return int(struct.unpack_from(">h", body, pos)[0])
+    if flexible:  # header tagged fields, then a compact nullable transactional_id
+        pos = _skip_tags(body, pos)
+    if version >= 3:
+        _txn, pos = _string(body, pos, flexible)
+    return flexible, pos
 
 
 def _string(body: bytes, pos: int, flexible: bool) -> tuple[str, int]:
@@ -101,15 +101,7 @@ def batch_records(records: bytes) -> int:
 
 def produce_counts(body: bytes) -> list[tuple[str, int, int]]:
     """(topic, partition, records) of a Produce request frame body, any version 0–11."""
-    version = struct.unpack_from(">h", body, 2)[0]
-    flexible = version >= 9
-    pos = 8
-    (client_id_len,) = struct.unpack_from(">h", body, pos)
-    pos += 2 + max(client_id_len, 0)
-    if flexible:
-        pos = _skip_tags(body, pos)
-    if version >= 3:
-        _txn, pos = _string(body, pos, flexible)
+    flexible, pos = _to_acks(body)
     pos += 6  # acks, timeout_ms
     out = []
     topics, pos = _uvarint(body, pos) if flexible else (struct.unpack_from(">i", body, pos)[0] + 1, pos + 4)

@@ -20,15 +20,13 @@ and in the stats file. The pause producers see is the drain time, bounded by `dr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from confluent_kafka import ConsumerGroupState, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka import ConsumerGroupState, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AdminClient,
     OffsetSpec,
 )
-from confluent_kafka.cimpl import NewTopic
 
 from bus.config import client_config
 
@@ -134,20 +132,6 @@ def snapshot(bootstrap: str, timeout_s: float = 5.0) -> Snapshot:
             if offsets:
                 snap.committed[group] = offsets
     return snap
-
-
-def create_topics(bootstrap: str, partitions: Mapping[str, int], timeout_s: float = 10.0) -> None:
-    """Create `partitions` (topic -> count) on a fresh broker."""
-    if not partitions:
-        return
-    client = admin(bootstrap)
-    new = [NewTopic(name, num_partitions=count, replication_factor=1) for name, count in partitions.items()]
-    for name, future in client.create_topics(new, request_timeout=timeout_s).items():
-        try:
-            future.result()
-        except KafkaException as exc:
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                raise KafkaException(f"cannot re-create topic {name}: {exc}") from exc
 
 
 def rss_bytes(pid: int) -> int:

@@ -22,10 +22,11 @@ from pathlib import Path
 from confluent_kafka import KafkaException
 
 from bus import broker_stats
+from bus.admin import create_topics
 from bus.broker_stats import BrokerStats
 from poolstream.broker import BrokerError, BrokerSettings, EmbeddedBroker, free_port
 from poolstream.broker_gate import KafkaRelay, ProduceGate
-from poolstream.broker_recycle import Snapshot, create_topics, rss_bytes, snapshot
+from poolstream.broker_recycle import Snapshot, rss_bytes, snapshot
 
 log = logging.getLogger(__name__)
 

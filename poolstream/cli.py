@@ -34,7 +34,7 @@ def setup_logging(level: str) -> None:
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     from poolstream.runtime import run
 
-    run(settings, stratum=False if args.no_stratum else None, stop_broker=args.stop_broker)
+    run(settings, stratum=False if args.no_stratum else None, stop_broker=not args.keep_broker)
     exit_now(0)
 
 
@@ -162,9 +162,9 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="everything in one process: broker (embedded), agents, API, scheduler, Stratum")
     run.add_argument("--no-stratum", action="store_true", help="do not start the Stratum gateway")
-    run.add_argument("--stop-broker", action="store_true",
-                     help="at a clean stop, stop the embedded broker too if its input went quiet (by default it "
-                          "keeps running, with whatever is queued, for the next start)")
+    run.add_argument("--keep-broker", action="store_true",
+                     help="at a clean stop, leave the embedded broker running (by default it is stopped once the "
+                          "agents drained its input; it is kept whenever messages were still arriving)")
     add_stratum_options(run)
     run.set_defaults(func=cmd_run)
     for name, text in (("worker", "the Faust worker only (needs a ClickHouse server and KAFKA_BOOTSTRAP)"),

@@ -90,9 +90,10 @@ class BrokerUse:
 @contextlib.contextmanager
 def broker_for(settings: Settings, *, stop: bool = False) -> Iterator[BrokerUse]:
     """The Kafka bootstrap to use: KAFKA_BOOTSTRAP, or the embedded broker, started detached or reused
-    (`poolstream.broker_service`): it outlives this process, crash, kill -9 or clean stop alike, so nothing
-    that reached it is lost. With `stop`, a clean stop stops it too, but only once the agents found its input
-    quiet (the run clears `keep`); otherwise it is left running and the stop says so."""
+    (`poolstream.broker_service`): it outlives a crash or kill -9 of this process, so nothing that reached it
+    is lost. With `stop` (the default of `poolstream run`), a clean stop stops it too, but only once the agents
+    drained its input (the run keeps it when messages were still arriving); otherwise it is left running and
+    the stop says so."""
     if not settings.embedded_broker:
         yield BrokerUse(settings.kafka.bootstrap)
         return
@@ -306,7 +307,7 @@ def ports_free(settings: Settings, *, stratum: bool) -> None:
                                     f"choose another with {variable}") from None
 
 
-def run(settings: Settings, *, stratum: bool | None = None, stop_broker: bool = False) -> None:
+def run(settings: Settings, *, stratum: bool | None = None, stop_broker: bool = True) -> None:
     """Everything in one process (the `make run` default)."""
     with_stratum = settings.run.stratum_enabled if stratum is None else stratum
     ports_free(settings, stratum=with_stratum)

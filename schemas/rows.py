@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from schemas.telemetry import TELEMETRY_SCHEMA
+
 SHARES_TABLE = "shares"
 BLOCKS_TABLE = "blocks"
 TELEMETRY_TABLE = "telemetry"
@@ -50,28 +52,9 @@ BLOCK_COLUMNS = ["hash", "height", "ts", "algorithm", "coin", "miner", "worker",
 
 #: `telemetry` (0006_telemetry.sql): one row per valid reading. Missing readings are null.
 TELEMETRY_ROW_SCHEMA = pa.schema(
-    [
-        pa.field("ts", pa.timestamp("ms", tz="UTC")),
-        pa.field("miner", pa.string()),
-        pa.field("worker", pa.string()),
-        pa.field("device_class", pa.string()),
-        pa.field("device_id", pa.string()),
-        pa.field("model", pa.string()),
-        pa.field("hashrate", pa.float64()),
-        pa.field("temperature_c", pa.float64()),
-        pa.field("fan_rpm", pa.float64()),
-        pa.field("fan_pct", pa.float64()),
-        pa.field("power_w", pa.float64()),
-        pa.field("voltage", pa.float64()),
-        pa.field("core_clock_mhz", pa.float64()),
-        pa.field("memory_clock_mhz", pa.float64()),
-        pa.field("utilization_pct", pa.float64()),
-        pa.field("memory_used_mb", pa.float64()),
-        pa.field("hardware_errors", pa.int64()),
-        pa.field("uptime_s", pa.int64()),
-        pa.field("src_topic", pa.string()),
-        pa.field("src_partition", pa.uint16()),
-        pa.field("src_offset", pa.uint64()),
-        pa.field("ingested_at", pa.timestamp("ms", tz="UTC")),
-    ]
+    [*(field.with_nullable(True) for field in TELEMETRY_SCHEMA),  # the event's columns, as stored
+     pa.field("src_topic", pa.string()),
+     pa.field("src_partition", pa.uint16()),
+     pa.field("src_offset", pa.uint64()),
+     pa.field("ingested_at", pa.timestamp("ms", tz="UTC"))]
 )

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.rows import TS_MAX_MS, TS_MIN_MS
-from schemas.untrusted import JSON_ERRORS, ArrowStreamError, read_stream
+from schemas.untrusted import JSON_ERRORS, ArrowStreamError, encode_stream, read_stream
 
 SHARE_VERSION = 2  # v2 added `coin`; v1 messages (JSON or Arrow, without it) are still read
 READABLE_VERSIONS = (1, 2)
@@ -155,12 +155,7 @@ def batch_to_shares(batch: pa.RecordBatch) -> list[Share]:
 
 def encode_arrow(batch: pa.RecordBatch) -> bytes:
     """One Arrow IPC stream holding `batch` (must have `SHARE_SCHEMA`)."""
-    if not batch.schema.equals(SHARE_SCHEMA):
-        raise ValueError("batch does not have SHARE_SCHEMA")
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, SHARE_SCHEMA) as writer:
-        writer.write_batch(batch)
-    return bytes(sink.getvalue().to_pybytes())
+    return encode_stream(batch, SHARE_SCHEMA)
 
 
 def decode_arrow(data: bytes) -> pa.RecordBatch:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.hardware import HARDWARE_CLASSES
-from schemas.untrusted import JSON_ERRORS, ArrowStreamError, read_stream
+from schemas.untrusted import JSON_ERRORS, ArrowStreamError, encode_stream, read_stream
 
 TELEMETRY_VERSION = 1
 READABLE_VERSIONS = (1,)
@@ -147,12 +147,7 @@ def readings_to_batch(readings: Sequence[TelemetryReading]) -> pa.RecordBatch:
 
 def encode_arrow(batch: pa.RecordBatch) -> bytes:
     """One Arrow IPC stream holding `batch` (must have `TELEMETRY_SCHEMA`)."""
-    if not batch.schema.equals(TELEMETRY_SCHEMA):
-        raise ValueError("batch does not have TELEMETRY_SCHEMA")
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, TELEMETRY_SCHEMA) as writer:
-        writer.write_batch(batch)
-    return bytes(sink.getvalue().to_pybytes())
+    return encode_stream(batch, TELEMETRY_SCHEMA)
 
 
 def _decode_json(data: bytes) -> pa.RecordBatch:

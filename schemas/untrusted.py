@@ -5,7 +5,7 @@ strings that are not UTF-8 raise UnicodeDecodeError, nesting deeper than the rec
 bomb", even inside an ignored unknown field) raises RecursionError. A decoder that let those through would
 fail its batch on every retry.
 
-Arrow IPC: a message may be truncated, carry another schema, be crafted to mislead: `read_stream` returns
+Arrow IPC (`encode_stream` is how our own producers write it): a message may be truncated, carry another schema, be crafted to mislead: `read_stream` returns
 its record batch only when it is safe to compute on, and raises `ArrowStreamError` (a ValueError) with the
 reason otherwise. In order:
 
@@ -120,3 +120,14 @@ def read_stream(data: bytes, expected: Sequence[pa.Schema],
         return index, schema, batches[0]
     combined = pa.Table.from_batches(batches).combine_chunks().to_batches()
     return index, schema, combined[0] if combined else pa.RecordBatch.from_pylist([], schema=schema)
+
+
+def encode_stream(batch: pa.RecordBatch, schema: pa.Schema) -> bytes:
+    """One Arrow IPC stream holding `batch`, which must have `schema`: how poolstream's own producers write
+    what `read_stream` reads."""
+    if not batch.schema.equals(schema):
+        raise ValueError(f"batch does not have the expected schema ({', '.join(schema.names)})")
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, schema) as writer:
+        writer.write_batch(batch)
+    return bytes(sink.getvalue().to_pybytes())
