@@ -1,7 +1,7 @@
 """`python -m bench [pipeline|pow|stratum|abuse|all] [--seconds N] ...`: run the benches and print a summary.
 
 Progress goes to stderr; the figures and a final Markdown summary (with the machine it ran on) go to stdout.
-The default (`all`, `make bench`) takes about four and a half minutes on the 2-core development machine.
+The default (`all`, `make bench`) takes about four minutes on the 2-core development machine.
 """
 
 from __future__ import annotations

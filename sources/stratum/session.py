@@ -74,7 +74,7 @@ class Session(LineConnection):
         self.extranonce1 = self.port.next_extranonce1()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        left = not self.closed and not self.mining  # the client went away before it ever mined
+        left = not (self.closed or self.closing or self.mining)  # it went away (not closed by us) before mining
         super().connection_lost(exc)
         self.port.release(self)
         if left and self.extranonce1:  # (admitted: a refused connection has no extranonce1)
