@@ -113,11 +113,15 @@ class System:
         return self.simulation(*args).report()
 
     def simulation(self, *args: str) -> Simulation:
-        """`poolstream simulate` started in the background; `.report()` waits for it."""
-        report = self.workdir / f"report-{time.monotonic_ns()}.json"
-        proc = subprocess.Popen([POOLSTREAM, "simulate", *args, "--report", str(report)], cwd=self.workdir,
-                                env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        return Simulation(proc, report)
+        """`poolstream simulate` started in the background; `.report()` waits for it. Its output goes to files
+        (a pipe nobody reads would block a long run once its progress lines fill it)."""
+        stamp = time.monotonic_ns()
+        report = self.workdir / f"report-{stamp}.json"
+        out, err = self.workdir / f"simulate-{stamp}.out", self.workdir / f"simulate-{stamp}.err"
+        with out.open("w") as stdout, err.open("w") as stderr:
+            proc = subprocess.Popen([POOLSTREAM, "simulate", *args, "--report", str(report)], cwd=self.workdir,
+                                    env=self.env, stdout=stdout, stderr=stderr, text=True)
+        return Simulation(proc, report, out, err)
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
@@ -163,14 +167,16 @@ class JsonProducer(threading.Thread):
 
 
 class Simulation:
-    def __init__(self, proc: subprocess.Popen[str], report: Path) -> None:
+    def __init__(self, proc: subprocess.Popen[str], report: Path, out: Path, err: Path) -> None:
         self.proc = proc
         self.path = report
+        self._out, self._err = out, err
 
     def report(self, timeout: float = 300.0) -> dict[str, Any]:
-        stdout, stderr = self.proc.communicate(timeout=timeout)
-        assert self.proc.returncode == 0, stderr
+        self.proc.wait(timeout)
+        stderr = self._err.read_text()
+        assert self.proc.returncode == 0, stderr[-3000:]
         result: dict[str, Any] = json.loads(self.path.read_text())
-        result["_stdout"] = stdout
+        result["_stdout"] = self._out.read_text()
         result["_stderr"] = stderr
         return result
