@@ -20,6 +20,7 @@ and in the stats file. The pause producers see is the drain time, bounded by `dr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from confluent_kafka import ConsumerGroupState, ConsumerGroupTopicPartitions, TopicPartition
@@ -82,16 +83,23 @@ class Snapshot:
             out[topic] = out.get(topic, 0) + behind
         return {t: n for t, n in out.items() if n > 0}
 
-    def blocker(self, max_lag: int = 0, disposable: frozenset[str] = frozenset()) -> str:
+    def committed_total(self, group: str) -> int:
+        return sum(self.committed.get(group, {}).values())
+
+    def blocker(self, max_lag: int = 0, disposable: frozenset[str] = frozenset(),
+                allowance: Mapping[str, float] | None = None) -> str:
         """Why the broker cannot be recycled now ('' when it can): a rebalancing group, a topic with messages
-        no group consumes (unless `disposable`), or the group furthest behind."""
+        no group consumes (unless `disposable`), or the group furthest behind — by more than `max_lag` plus
+        its `allowance` (what it consumes in a moment: a group that commits once a second is always about a
+        second behind a busy producer)."""
         if self.rebalancing:
             return f"group {sorted(self.rebalancing)[0]} is rebalancing"
         kept = {t: n for t, n in self.unconsumed().items() if t not in disposable}
         if kept:
             topic, count = max(kept.items(), key=lambda kv: kv[1])
             return f"topic {topic} holds {count} messages and no consumer group reads it (start poolstream run)"
-        lags = {k: v for k, v in self.lag().items() if v > max_lag}
+        allowance = allowance or {}
+        lags = {k: v for k, v in self.lag().items() if v > max_lag + allowance.get(k[0], 0.0)}
         if not lags:
             return ""
         (group, topic, partition), behind = max(lags.items(), key=lambda kv: kv[1])

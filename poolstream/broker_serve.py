@@ -38,7 +38,8 @@ class RecyclePolicy:
     recycle_bytes: int = 512 * 1024 * 1024  # recycle above this resident memory
     limit_bytes: int = 4096 * 1024 * 1024  # health warns above 80% of it
     check_s: float = 2.0
-    max_lag: int = 100  # messages a group may be behind for the gate to close (it must catch up while held)
+    max_lag: int = 100  # messages a group may be behind for the gate to close (it must catch up while held),
+    catch_up_s: float = 2.0  # ... plus what it consumes in this long at its recent rate
     drain_timeout_s: float = 5.0  # longest producers are held
     disposable: frozenset[str] = frozenset()  # topics dropped at a recycle when no group reads them
 
@@ -52,6 +53,8 @@ class BrokerService:
         self.stats = BrokerStats(os.getpid(), port, recycle_bytes=policy.recycle_bytes, limit_bytes=policy.limit_bytes)
         self._stop = asyncio.Event()
         self._next_try = 0.0
+        self._consumed: dict[str, tuple[float, int]] = {}  # group -> (when, committed total) at the last sample
+        self._rates: dict[str, float] = {}  # group -> messages/s it committed recently
 
     @property
     def bootstrap(self) -> str:
@@ -86,7 +89,14 @@ class BrokerService:
         except KafkaException as exc:
             log.warning("could not sample the broker: %s", exc)
             return
+        now = time.monotonic()
         self.stats.unconsumed, self.stats.sampled = snap.unconsumed_by_topic(), time.time()
+        for group in snap.committed:
+            total = snap.committed_total(group)
+            when, before = self._consumed.get(group, (now, total))
+            if now > when and total >= before:  # (a new broker epoch starts the totals again)
+                self._rates[group] = (total - before) / (now - when)
+            self._consumed[group] = (now, total)
 
     async def run(self, on_listening: object = None) -> None:
         loop = asyncio.get_running_loop()
@@ -126,7 +136,8 @@ class BrokerService:
         self._next_try = time.monotonic() + max(self.policy.check_s, 5.0)
         try:
             snap = await self.snapshot()
-            if why := snap.blocker(self.policy.max_lag, self.policy.disposable):
+            allowance = {g: rate * self.policy.catch_up_s for g, rate in self._rates.items()}
+            if why := snap.blocker(self.policy.max_lag, self.policy.disposable, allowance):
                 self.stats.blocked = why
                 return False
             started = time.monotonic()
@@ -174,6 +185,7 @@ class BrokerService:
         old = self.broker
         self.broker = await asyncio.to_thread(self._new_broker)  # new relay connections reach it from now on
         self.relay.reset_counts()
+        self._consumed.clear()
         await asyncio.to_thread(create_topics, self.bootstrap, snap.partitions)
         await self.relay.disconnect_all()  # clients reconnect to the new broker and resend what the gate held
         if old is not None:

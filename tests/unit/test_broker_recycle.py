@@ -128,3 +128,12 @@ def test_broker_warning_near_the_limit_and_when_stale() -> None:
     assert warning is not None and "85%" in warning and "group g" in warning
     assert BrokerStats(rss_bytes=100, limit_bytes=1000, updated=now).warning(now) is None
     assert "old" in (BrokerStats(rss_bytes=1, limit_bytes=1000, updated=now - 120).warning(now) or "")
+
+
+def test_a_busy_group_is_allowed_what_it_consumes_in_a_moment() -> None:
+    """A group that commits once a second is always about a second behind a busy producer: the pre-check
+    allows its recent rate x catch-up time on top of `max_lag`."""
+    snap = Snapshot(partitions={"shares": 1}, ends={("shares", 0): 1_500}, committed={"poolstream": {("shares", 0): 1_000}})
+    assert "500 messages behind" in snap.blocker(100)
+    assert snap.blocker(100, allowance={"poolstream": 450.0}) == ""
+    assert snap.blocker(100, allowance={"other": 450.0}) != ""
