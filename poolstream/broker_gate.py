@@ -64,13 +64,17 @@ def _to_acks(body: bytes) -> tuple[bool, int]:
     return flexible, pos
 
 
-def _string(body: bytes, pos: int, flexible: bool) -> tuple[str, int]:
+def _length(body: bytes, pos: int, flexible: bool, fixed: str = ">i") -> tuple[int, int]:
+    """A length or array count: compact (unsigned varint of n + 1) in flexible versions, else `fixed`
+    (int16 for strings, int32 for bytes and arrays). -1 is null."""
     if flexible:
-        length, pos = _uvarint(body, pos)
-        length -= 1
-    else:
-        (length,) = struct.unpack_from(">h", body, pos)
-        pos += 2
+        n, pos = _uvarint(body, pos)
+        return n - 1, pos
+    return int(struct.unpack_from(fixed, body, pos)[0]), pos + struct.calcsize(fixed)
+
+
+def _string(body: bytes, pos: int, flexible: bool) -> tuple[str, int]:
+    length, pos = _length(body, pos, flexible, ">h")
     if length < 0:
         return "", pos
     return body[pos:pos + length].decode(errors="replace"), pos + length
@@ -104,20 +108,13 @@ def produce_counts(body: bytes) -> list[tuple[str, int, int]]:
     flexible, pos = _to_acks(body)
     pos += 6  # acks, timeout_ms
     out = []
-    topics, pos = _uvarint(body, pos) if flexible else (struct.unpack_from(">i", body, pos)[0] + 1, pos + 4)
-    for _ in range(topics - 1):
+    topics, pos = _length(body, pos, flexible)
+    for _ in range(topics):
         topic, pos = _string(body, pos, flexible)
-        partitions, pos = (_uvarint(body, pos) if flexible
-                           else (struct.unpack_from(">i", body, pos)[0] + 1, pos + 4))
-        for _ in range(partitions - 1):
+        partitions, pos = _length(body, pos, flexible)
+        for _ in range(partitions):
             (partition,) = struct.unpack_from(">i", body, pos)
-            pos += 4
-            if flexible:
-                size, pos = _uvarint(body, pos)
-                size -= 1
-            else:
-                (size,) = struct.unpack_from(">i", body, pos)
-                pos += 4
+            size, pos = _length(body, pos + 4, flexible)
             out.append((topic, partition, batch_records(body[pos:pos + max(size, 0)])))
             pos += max(size, 0)
             if flexible:

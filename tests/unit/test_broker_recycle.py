@@ -137,3 +137,26 @@ def test_a_busy_group_is_allowed_what_it_consumes_in_a_moment() -> None:
     assert "500 messages behind" in snap.blocker(100)
     assert snap.blocker(100, allowance={"poolstream": 450.0}) == ""
     assert snap.blocker(100, allowance={"other": 450.0}) != ""
+
+
+def record_batch(records: int) -> bytes:
+    """A v2 record batch header (+ padding) holding `records` records."""
+    batch = bytearray(61)
+    struct.pack_into(">qi", batch, 0, 0, len(batch) - 12)
+    batch[16] = 2  # magic
+    struct.pack_into(">i", batch, 23, records - 1)  # lastOffsetDelta
+    return bytes(batch)
+
+
+@pytest.mark.parametrize("version", [3, 9])
+def test_produce_counts_records_per_partition(version: int) -> None:
+    from poolstream.broker_gate import produce_counts
+
+    records = record_batch(5) + record_batch(3)
+    if version >= 9:  # compact: lengths and counts as varint n + 1, tagged fields after each struct
+        body = frame(0, version, 1, b"\x00" + struct.pack(">hi", -1, 1000) + bytes([2, 7]) + b"shares" + bytes([2])
+                     + struct.pack(">i", 2) + bytes([len(records) + 1]) + records + b"\x00\x00\x00")
+    else:
+        body = frame(0, version, 1, struct.pack(">hhi", -1, -1, 1000) + struct.pack(">ih", 1, 6) + b"shares"
+                     + struct.pack(">iii", 1, 2, len(records)) + records)
+    assert produce_counts(body) == [("shares", 2, 8)]
