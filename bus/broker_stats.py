@@ -60,15 +60,10 @@ class BrokerStats:
         return None
 
 
-def carried_loss(previous: BrokerStats | None, disposable: frozenset[str]) -> tuple[dict[str, int], int, float]:
-    """What the broker before this one lost (its last sample of unconsumed messages, disposable topics
-    aside), the running total, and when: for a new broker service to report and carry on."""
-    if previous is None:
-        return {}, 0, 0.0
-    lost = {t: n for t, n in previous.unconsumed.items() if n > 0 and t not in disposable}
-    if not lost:
-        return previous.last_loss, previous.lost_messages, previous.last_loss_at
-    return lost, previous.lost_messages + sum(lost.values()), previous.sampled or previous.updated
+def ended_holding(previous: BrokerStats, disposable: frozenset[str]) -> dict[str, int]:
+    """What the broker before this one lost: its last sample of unconsumed messages per topic, disposable
+    topics aside (empty when it ended with everything consumed)."""
+    return {t: n for t, n in previous.unconsumed.items() if n > 0 and t not in disposable}
 
 
 def write(directory: Path, stats: BrokerStats) -> None:

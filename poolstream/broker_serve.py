@@ -73,9 +73,14 @@ class BrokerService:
         stop with messages queued): memory only, those messages are gone. Counted, said, and kept in the
         stats (health and /metrics show them)."""
         previous = broker_stats.read(self.directory)
-        lost, total, at = broker_stats.carried_loss(previous, self.policy.disposable)
-        self.stats.last_loss, self.stats.lost_messages, self.stats.last_loss_at = lost, total, at
-        if previous is not None and lost and at == (previous.sampled or previous.updated):
+        if previous is None:
+            return
+        lost = broker_stats.ended_holding(previous, self.policy.disposable)
+        self.stats.lost_messages = previous.lost_messages + sum(lost.values())
+        self.stats.last_loss, self.stats.last_loss_at = previous.last_loss, previous.last_loss_at
+        if lost:
+            at = previous.sampled or previous.updated
+            self.stats.last_loss, self.stats.last_loss_at = lost, at
             how = "stopped" if previous.stopped else "died (crash or kill)"
             counts = ", ".join(f"{topic} {count:,}" for topic, count in sorted(lost.items()))
             print(f"poolstream broker: LOSS: the previous embedded broker (pid {previous.pid}) {how} holding "
