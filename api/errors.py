@@ -41,6 +41,34 @@ class NotFound(ApiError):
     code = ErrorCode.NOT_FOUND
 
 
+class Unauthorized(ApiError):
+    """Missing, malformed, unknown, expired or revoked credentials: 401 UNAUTHORIZED."""
+
+    status_code = 401
+    code = ErrorCode.UNAUTHORIZED
+
+
+class Forbidden(ApiError):
+    """Valid credentials without the permission the endpoint needs: 403 FORBIDDEN."""
+
+    status_code = 403
+    code = ErrorCode.FORBIDDEN
+
+
+class RateLimited(ApiError):
+    """Over the caller's tier limit: 429 RATE_LIMITED (the middleware adds `Retry-After`)."""
+
+    status_code = 429
+    code = ErrorCode.RATE_LIMITED
+
+
+class Maintenance(ApiError):
+    """Maintenance mode is on and the request writes: 503 MAINTENANCE."""
+
+    status_code = 503
+    code = ErrorCode.MAINTENANCE
+
+
 class Unavailable(ApiError):
     """A dependency the API needs is down (health check failed): 503, INTERNAL_ERROR."""
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from litestar import Router
+from typing import Any
+
+from litestar import Request, Router
 from litestar.config.app import AppConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -18,6 +20,7 @@ from api.envelope import Meta
 from api.errors import handle_exception
 from api.health import HealthProbe
 from api.metrics import MetricsMiddleware, metrics
+from api.security import Principal, principal_of
 from api.services.db import Db
 from api.services.miners import MinerService
 from api.services.pool import PoolService
@@ -41,6 +44,9 @@ class ApiPlugin(InitPluginProtocol):
         def probe() -> HealthProbe:
             return deps.health
 
+        def caller(request: Request[Any, Any, Any]) -> Principal:
+            return principal_of(request)
+
         def pools() -> PoolService:
             return pool_service
 
@@ -59,6 +65,7 @@ class ApiPlugin(InitPluginProtocol):
         app_config.dependencies.update(
             {
                 "meta": Provide(meta, sync_to_thread=False),
+                "caller": Provide(caller, sync_to_thread=False),
                 "health_probe": Provide(probe, sync_to_thread=False),
                 "pool_service": Provide(pools, sync_to_thread=False),
                 "miner_service": Provide(miners, sync_to_thread=False),
