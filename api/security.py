@@ -76,7 +76,7 @@ SCOPE_KEY = "principal"
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     """The caller the authentication middleware recognised (ANONYMOUS when none)."""
-    found = connection.scope.get(SCOPE_KEY)  # type: ignore[typeddict-item]
+    found = connection.scope.get(SCOPE_KEY)
     return found if isinstance(found, Principal) else ANONYMOUS
 
 
