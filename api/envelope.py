@@ -27,9 +27,31 @@ class ErrorCode(enum.StrEnum):
     MAINTENANCE = "MAINTENANCE"
 
 
-class Meta(msgspec.Struct, frozen=True, kw_only=True):
+class Meta(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """`timestamp` and `version` always; `page`, `limit`, `total`, `total_pages` on paged lists (seed 001)."""
+
     timestamp: dt.datetime  # when the answer was computed, UTC (the injected clock)
     version: str  # ApiSettings.version
+    page: int | None = None
+    limit: int | None = None
+    total: int | None = None
+    total_pages: int | None = None
+
+    def paged(self, paging: Paging, total: int) -> Meta:
+        """This meta with the page fields of a list of `total` items read with `paging`."""
+        pages = (total + paging.limit - 1) // paging.limit
+        return msgspec.structs.replace(self, page=paging.page, limit=paging.limit, total=total, total_pages=pages)
+
+
+class Paging(msgspec.Struct, frozen=True, kw_only=True):
+    """`?page=` (from 1) and `?limit=` (1..100, default 50) of a paged list (seed 001)."""
+
+    page: int = 1
+    limit: int = 50
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.limit
 
 
 class Envelope(msgspec.Struct, Generic[T], frozen=True, kw_only=True):

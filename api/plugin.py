@@ -20,6 +20,7 @@ from api.envelope import Meta
 from api.errors import handle_exception
 from api.health import HealthProbe
 from api.metrics import MetricsMiddleware, metrics
+from api.paging import provide_paging
 from api.security import Principal, principal_of
 from api.services.db import Db
 from api.services.miners import MinerService
@@ -66,6 +67,7 @@ class ApiPlugin(InitPluginProtocol):
             {
                 "meta": Provide(meta, sync_to_thread=False),
                 "caller": Provide(caller, sync_to_thread=False),
+                "paging": Provide(provide_paging, sync_to_thread=False),
                 "health_probe": Provide(probe, sync_to_thread=False),
                 "pool_service": Provide(pools, sync_to_thread=False),
                 "miner_service": Provide(miners, sync_to_thread=False),
