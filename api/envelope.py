@@ -14,6 +14,9 @@ import msgspec
 
 T = TypeVar("T")
 
+#: The API version every answer's `meta.version` carries (seed 001: "1.0"); the package version is separate.
+API_VERSION = "1.0"
+
 
 class ErrorCode(enum.StrEnum):
     """The only error codes the API answers with."""

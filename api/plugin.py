@@ -7,8 +7,6 @@ from typing import Any
 from litestar import Request, Router
 from litestar.config.app import AppConfig
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins import InitPluginProtocol
 
 from api.controllers.admin import AdminController
@@ -20,6 +18,7 @@ from api.envelope import Meta
 from api.errors import handle_exception
 from api.health import HealthProbe
 from api.metrics import MetricsMiddleware, metrics
+from api.openapi import mark_security, openapi_config
 from api.paging import provide_paging
 from api.security import Principal, principal_of
 from api.services.db import Db
@@ -75,10 +74,6 @@ class ApiPlugin(InitPluginProtocol):
         )
         app_config.exception_handlers[Exception] = handle_exception
         app_config.middleware.append(MetricsMiddleware())
-        app_config.openapi_config = OpenAPIConfig(
-            title="poolstream API",
-            version=deps.settings.version,
-            path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
-        )
+        app_config.openapi_config = openapi_config(deps.settings.version)
+        app_config.on_startup.append(mark_security)
         return app_config
