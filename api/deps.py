@@ -10,9 +10,13 @@ from dataclasses import dataclass
 from clickhouse_connect.driver.client import Client
 from litestar import Litestar
 
+from api.dto.auth import BlockedIp
 from api.health import HealthProbe
+from api.services.gateway_control import GatewayControl
+from api.services.pool import FederationSource
 from api.settings import ApiSettings
 from schemas.clock import Clock
+from sinks.client import ClickHouseSettings
 
 
 @dataclass
@@ -22,3 +26,11 @@ class ApiDeps:
     settings: ApiSettings
     health: HealthProbe
     lifespan: Sequence[Callable[[Litestar], AbstractAsyncContextManager[None]]] = ()
+    #: the Stratum gateway's banned IPs, when it runs in this process (GET /security/threats)
+    stratum_bans: Callable[[], list[BlockedIp]] | None = None
+    #: peers, shared hashrate and reputation for /stats `federation` (None: the pool alone, api.services.pool)
+    federation: FederationSource | None = None
+    #: start/stop/restart and the live vardiff target of this process's Stratum gateway (None: no gateway)
+    gateway: GatewayControl | None = None
+    #: where ClickHouse is and where backups go (None in unit tests: backups refused)
+    clickhouse_settings: ClickHouseSettings | None = None

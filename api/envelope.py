@@ -34,7 +34,7 @@ class Meta(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """`timestamp` and `version` always; `page`, `limit`, `total`, `total_pages` on paged lists (seed 001)."""
 
     timestamp: dt.datetime  # when the answer was computed, UTC (the injected clock)
-    version: str  # ApiSettings.version
+    version: str  # API_VERSION
     page: int | None = None
     limit: int | None = None
     total: int | None = None

@@ -15,6 +15,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from api.envelope import ErrorBody, ErrorCode, ErrorEnvelope
+from api.security_events import EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,8 @@ def error_for(exc: Exception, path: str = "") -> tuple[int, ErrorBody]:
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorEnvelope]:
     """Litestar exception handler registered for `Exception`: every error leaves in the envelope."""
     status, body = error_for(exc, request.url.path)
+    if status == 400:
+        EVENTS.record("malformed")
     if status >= 500 and not isinstance(exc, ApiError):
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     headers = exc.headers if isinstance(exc, HTTPException) and exc.headers else None

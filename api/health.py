@@ -196,3 +196,66 @@ def _timed(call: Callable[[], None]) -> ComponentHealth:
 
 def _ms_since(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
+
+
+# -- the seed 001 shape of GET /admin/health (status, components, metrics), built around the report above ---
+
+HEALTHY, DEGRADED, UNHEALTHY, NOT_CONFIGURED = "healthy", "degraded", "unhealthy", "not_configured"
+
+
+class HostMetrics(msgspec.Struct, frozen=True, kw_only=True):
+    """Seed `metrics`: % of all cores, % of RAM, % of ClickHouse's disk; kB/s (1000 bytes) since the last read."""
+
+    cpu_usage: float
+    memory_usage: float
+    disk_usage: float
+    network_in: float
+    network_out: float
+
+
+class AdminHealth(msgspec.Struct, frozen=True, kw_only=True):
+    # -- seed 001 GET /admin/health
+    status: str  # healthy | degraded (works, something needs attention) | unhealthy (answered with 503)
+    components: dict[str, str]  # name -> healthy | degraded | unhealthy | stopped | external | not_configured
+    metrics: HostMetrics
+    # -- poolstream extras: the probe's detailed report (what it has always answered) and the 503's reasons
+    ok: bool
+    kafka: ComponentHealth
+    clickhouse: ComponentHealth
+    consumer_lag: list[TopicLag]
+    agents: list[AgentHealth]
+    broker: BrokerHealth | None
+    warnings: list[str]
+    problems: list[str]
+
+
+def seed_health(report: HealthReport, metrics: HostMetrics, *, stratum: str = NOT_CONFIGURED,
+                federation: str = NOT_CONFIGURED) -> AdminHealth:
+    """The report in the seed's shape. `stratum`/`federation` are those components' states as the caller
+    knows them; `payment_processor` is `not_configured` until payouts exist (issue 9)."""
+    broker = report.broker
+    components = {
+        "database": HEALTHY if report.clickhouse.ok else UNHEALTHY,
+        "stratum": stratum,
+        "payment_processor": NOT_CONFIGURED,
+        "federation": federation,
+        "kafka": HEALTHY if report.kafka.ok else UNHEALTHY,
+        "broker": "external" if broker is None else DEGRADED if broker.warning else HEALTHY,
+        "agents": NOT_CONFIGURED if not report.agents else HEALTHY if all(a.ok for a in report.agents) else UNHEALTHY,
+    }
+    if not report.ok:
+        status = UNHEALTHY
+    elif report.warnings or any(state in (DEGRADED, UNHEALTHY, "stopped") for state in components.values()):
+        status = DEGRADED
+    else:
+        status = HEALTHY
+    return AdminHealth(status=status, components=components, metrics=metrics, ok=report.ok, kafka=report.kafka,
+                       clickhouse=report.clickhouse, consumer_lag=report.consumer_lag, agents=report.agents,
+                       broker=broker, warnings=report.warnings, problems=report.problems())
+
+
+def federation_state(peers: int, reputation: float) -> str:
+    """The federation component: `idle` without a peer in 10 min, else by the peers' valid-share ratio."""
+    if peers == 0:
+        return "idle"
+    return HEALTHY if reputation >= 0.9 else DEGRADED if reputation >= 0.5 else UNHEALTHY

@@ -42,7 +42,7 @@ def mark_security(app: Litestar) -> None:
         for handler in getattr(route, "route_handlers", []):
             if str(getattr(route, "path", "")).startswith("/schema"):
                 continue
-            guards = [getattr(g, "__name__", "") for g in handler.resolve_guards()]
+            guards = [getattr(getattr(g, "func", g), "__name__", "") for g in handler.resolve_guards()]
             needed = [g.removeprefix("requires_") for g in guards if g.startswith("requires_")]
             if needed:
                 handler.security = [{BEARER: []}]

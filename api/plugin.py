@@ -9,21 +9,39 @@ from litestar.config.app import AppConfig
 from litestar.di import Provide
 from litestar.plugins import InitPluginProtocol
 
+from api.admin_wiring import AdminServices
+from api.auth.wiring import build_security
 from api.controllers.admin import AdminController
 from api.controllers.algorithms import AlgorithmsController
+from api.controllers.auth import AuthController
+from api.controllers.blocks import BlocksController
+from api.controllers.control import ControlController
+from api.controllers.federation import FederationController
 from api.controllers.miners import MinersController
+from api.controllers.monitoring import HardwareController
+from api.controllers.optimization import OptimizationController
+from api.controllers.participants import ParticipantsController
+from api.controllers.registry import RegistryServices
+from api.controllers.security import SecurityController
 from api.controllers.stats import StatsController
+from api.controllers.system_metrics import SystemMetricsController
+from api.controllers.users import UsersController
+from api.controllers.workers import WorkersController
 from api.deps import ApiDeps
-from api.envelope import Meta
+from api.envelope import API_VERSION, Meta
 from api.errors import handle_exception
 from api.health import HealthProbe
 from api.metrics import MetricsMiddleware, metrics
 from api.openapi import mark_security, openapi_config
 from api.paging import provide_paging
 from api.security import Principal, principal_of
+from api.services.blocks import BlockService
 from api.services.db import Db
+from api.services.federation import FederationService
 from api.services.miners import MinerService
 from api.services.pool import PoolService
+from api.services.workers import stratum_endpoints
+from api.ws.wiring import build_live
 
 BASE_PATH = "/api/v1"
 
@@ -35,11 +53,27 @@ class ApiPlugin(InitPluginProtocol):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         deps = self._deps
         db = Db(deps.clickhouse)
-        pool_service = PoolService(db, deps.clock)
-        miner_service = MinerService(db, deps.clock)
+        # The pool snapshot (refreshed in the background, started below as a lifespan) serves /stats,
+        # /algorithms, /monitoring/hardware and active miners; `pool_service.snapshot` feeds the WebSocket too.
+        interval = deps.settings.snapshot_interval_s
+        federation_service = FederationService(db, deps.clock, deps.settings.node_id)
+        pool_service = PoolService(db, deps.clock, deps.settings.stratum_ports,
+                                   deps.federation or federation_service, interval)
+        miner_service = MinerService(db, deps.clock, known=pool_service.active_miners, cache_ttl_s=interval)
+        block_service = BlockService(db)
+        security = build_security(deps, db)
+        admin = AdminServices.build(deps, db, security.limiter, pool_service)
+        registry = RegistryServices.build(db, deps.clock, stratum_endpoints(deps.settings))
+        resolver = registry.token_resolver()
+        security.authenticator.register_resolver(resolver.prefix, resolver)  # rig agents' worker tokens
+        # WebSocket /api/ws (outside /api/v1, as seed 001 shows it): one hub per app, started/stopped with it
+        hub, live = build_live(db, deps.clock, pool_service.snapshot, federation_service.status,
+                               queue_size=deps.settings.ws_send_queue,
+                               messages_per_min=deps.settings.ws_messages_per_min,
+                               authenticator=security.authenticator)
 
         def meta() -> Meta:
-            return Meta(timestamp=deps.clock.now(), version=deps.settings.version)
+            return Meta(timestamp=deps.clock.now(), version=API_VERSION)
 
         def probe() -> HealthProbe:
             return deps.health
@@ -53,13 +87,24 @@ class ApiPlugin(InitPluginProtocol):
         def miners() -> MinerService:
             return miner_service
 
+        def blocks() -> BlockService:
+            return block_service
+
+        def federation() -> FederationService:
+            return federation_service
+
         app_config.route_handlers.extend(
             [
                 Router(
                     BASE_PATH,
-                    route_handlers=[StatsController, AlgorithmsController, MinersController, AdminController],
+                    route_handlers=[StatsController, AlgorithmsController, MinersController, BlocksController,
+                                    HardwareController, FederationController, AdminController,
+                                    AuthController, UsersController, SecurityController,
+                                    ParticipantsController, WorkersController, OptimizationController,
+                                    SystemMetricsController, ControlController],
                 ),
                 metrics,
+                live,
             ]
         )
         app_config.dependencies.update(
@@ -70,10 +115,22 @@ class ApiPlugin(InitPluginProtocol):
                 "health_probe": Provide(probe, sync_to_thread=False),
                 "pool_service": Provide(pools, sync_to_thread=False),
                 "miner_service": Provide(miners, sync_to_thread=False),
+                "block_service": Provide(blocks, sync_to_thread=False),
+                "federation_service": Provide(federation, sync_to_thread=False),
+                **security.dependencies(),
+                **admin.dependencies(),
+                **registry.dependencies(),
             }
         )
         app_config.exception_handlers[Exception] = handle_exception
+        app_config.lifespan.append(pool_service.snapshot.lifespan)
+        app_config.on_startup.append(hub.start)
+        app_config.on_shutdown.append(hub.stop)
         app_config.middleware.append(MetricsMiddleware())
+        app_config.middleware.extend(security.middleware(BASE_PATH))
+        app_config.middleware.append(admin.middleware(BASE_PATH))  # maintenance mode: after auth and limits
+        app_config.on_startup.append(admin.restore)
+        app_config.on_startup.append(security.bootstrap_admin)
         app_config.openapi_config = openapi_config(deps.settings.version)
         app_config.on_startup.append(mark_security)
         return app_config

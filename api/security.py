@@ -14,7 +14,7 @@ Tiers set the rate limit (seed 001): anonymous 100/min, authenticated 1000, prem
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,13 +80,14 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     return found if isinstance(found, Principal) else ANONYMOUS
 
 
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 
 
 def requires(permission: Permission) -> Guard:
     """A Litestar guard: the caller must be authenticated and hold `permission`."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        # async: Litestar runs a sync guard in a worker thread, a thread hop per request
         caller = principal_of(connection)
         if not caller.authenticated:
             EVENTS.record("unauthorized")

@@ -1,4 +1,4 @@
-"""`python -m bench [pipeline|pow|stratum|abuse|all] [--seconds N] ...`: run the benches and print a summary.
+"""`python -m bench [pipeline|pow|stratum|abuse|api|all] [--seconds N] ...`: run the benches and print a summary.
 
 Progress goes to stderr; the figures and a final Markdown summary (with the machine it ran on) go to stdout.
 The default (`all`, `make bench`) takes about four minutes on the 2-core development machine.
@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from bench import pipeline
 
-PARTS = ("pipeline", "pow", "stratum", "abuse", "all")
+PARTS = ("pipeline", "pow", "stratum", "abuse", "api", "all")
 
 
 def machine() -> dict[str, str]:
@@ -61,6 +61,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--shares-per-message", type=int, default=5000, help="pipeline, arrow: shares per message")
     parser.add_argument("--miners", type=int, default=100, help="pipeline: simulated miners")
     parser.add_argument("--workers", type=int, default=100, help="pipeline: workers per miner")
+    parser.add_argument("--shares", type=int, default=10_000_000, help="api: shares stored before the API is measured")
     parser.add_argument("--nice", type=int, default=0,
                         help="abuse: nice level of the bench's processes (e.g. -10, needs root) so that other "
                              "load on a shared machine disturbs the comparison less")
@@ -78,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     pow_figures: dict[str, float] = {}
     stratum_figures: dict[str, float] = {}
     abuse_figures: dict[str, float] = {}
+    api_figures: dict[str, float] = {}
     host = machine()
     print(f"machine: {host['cores']} cores, {host['cpu']}, {host['ram']} RAM, Python {host['python']}, {host['os']}")
     sys.stdout.flush()
@@ -107,6 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print("bench: stratum abuse", file=sys.stderr, flush=True)
         abuse_figures = abuse.run(args.seconds if args.seconds is not None else 5.0, nice=args.nice)
+        sys.stdout.flush()
+
+    if args.part in ("api", "all"):
+        from bench import api
+
+        print(f"bench: API reads with {args.shares:,} shares stored", file=sys.stderr, flush=True)
+        api_figures = api.run(args.shares, args.seconds if args.seconds is not None else 10.0)
         sys.stdout.flush()
 
     print()
@@ -139,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"| stratum {name} | {_fmt(value)} |")
     for name, value in abuse_figures.items():
         print(f"| stratum {name} | {value:,.1f} |")
+    for name, value in api_figures.items():
+        print(f"| api {name} | {value:,.2f} |")
     return 0 if all(r.exact for r in results) else 1
 
 

@@ -13,6 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from poolstream.broker import BrokerError
+from poolstream.cli_backup import add_backup_parsers
+from poolstream.cli_sql import add_sql_parser
+from poolstream.cli_users import add_users_parser
 from poolstream.settings import Settings, load
 from schemas.config import VERSION, SettingsError
 
@@ -182,6 +185,9 @@ def parser() -> argparse.ArgumentParser:
     broker.add_argument("--status", action="store_true", help="say whether it runs, and where")
     broker.set_defaults(func=cmd_broker)
     sub.add_parser("migrate", help="apply ClickHouse migrations and exit").set_defaults(func=cmd_migrate)
+    add_users_parser(sub)
+    add_sql_parser(sub)
+    add_backup_parsers(sub)
     sim = sub.add_parser("simulate", help="produce a simulated fleet's shares to a running system")
     sim.add_argument("--miners", type=int, default=10)
     sim.add_argument("--workers", type=int, default=4, help="workers per miner")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import socket
@@ -22,7 +23,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import uvicorn
 from clickhouse_connect.driver.client import Client
@@ -31,6 +32,8 @@ from litestar import Litestar
 
 from api.app import ApiDeps, create_app
 from api.health import KafkaClickHouseProbe
+from api.services.gateway_control import GatewayControl
+from api.settings import ApiSettings, ServedPort
 from bus import broker_stats
 from bus.admin import ensure_topics
 from bus.broker_stats import BrokerStats
@@ -39,6 +42,7 @@ from jobs.consumer_lag import ConsumerLagJob
 from jobs.scheduler import IntervalJob, create_scheduler, schedule
 from poolstream import broker_service
 from poolstream.settings import Settings
+from poolstream.stratum_bans import stratum_bans
 from poolstream.topic_ids import follow_topic_ids, refresh_topic_ids
 from schemas.clock import SystemClock
 from schemas.config import SettingsError
@@ -201,20 +205,36 @@ def scheduler_lifespan(jobs: Sequence[IntervalJob]) -> Lifespan:
     return lifespan
 
 
-def stratum_lifespan(settings: Settings, bootstrap: str) -> Lifespan:
-    from sources.stratum.gateway import serve
+def stratum_lifespan(settings: Settings, bootstrap: str, running: list[Any] | None = None,
+                     control: GatewayControl | None = None) -> Lifespan:
+    """The gateway, started through `control` (POST /api/v1/control/stop|start|restart stop and start it again
+    on the same publisher; the live vardiff target follows it)."""
+    from sources.stratum.gateway import StratumGateway, serve
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         publisher = Publisher(settings.publisher(bootstrap))
         stratum = settings.stratum
-        gateway = await serve(stratum, publisher, settings.topics, SystemClock())
+        slot = control or GatewayControl(stratum.vardiff_target_s)
+
+        async def start() -> StratumGateway:
+            gateway = await serve(stratum, publisher, settings.topics, SystemClock())
+            if running is not None:
+                running.append(gateway)  # its ban list, for the API's threat report
+            return gateway
+
+        def stopped(gateway: object) -> None:
+            if running is not None and gateway in running:
+                running.remove(gateway)
+
+        slot.bind(start, stopped)
+        await slot.launch()
         ports = ", ".join(f"{p.algorithm.wire} :{p.port}" for p in stratum.ports)
         say(f"stratum gateway on {stratum.host} ({ports})")
         try:
             yield
         finally:
-            await gateway.close()
+            await slot.shutdown()
             await asyncio.to_thread(publisher.close)
             say("stratum gateway stopped, shares flushed")
 
@@ -258,14 +278,35 @@ def serve_api(settings: Settings, app: Litestar) -> None:
     say("stopped")
 
 
+def api_settings(settings: Settings) -> ApiSettings:
+    """The API's settings with the Stratum ports it lists in /algorithms."""
+    ports = tuple(ServedPort(p.algorithm.wire, p.port, p.start_difficulty, p.min_difficulty, p.max_difficulty)
+                  for p in settings.stratum.ports)
+    return dataclasses.replace(settings.api, stratum_ports=ports)
+
+
+def closing_lifespan(client: Client) -> Lifespan:
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            client.close()
+
+    return lifespan
+
+
 def build_app(settings: Settings, bootstrap: str, client: Client, *, agents: bool, scheduler: bool,
               stratum: bool, shutdown: Shutdown | None = None) -> Litestar:
     board = AgentBoard()  # the agents' statuses, read by the health probe
+    # The API reads on its own handle: a client serialises its calls (chDB: one lock per handle), so on the
+    # writers' client every API read would wait for the INSERT in flight.
+    reader = connect(settings.clickhouse)
     probe = KafkaClickHouseProbe(bootstrap=bootstrap, group_id=settings.streams.app_id,
                                  topics=[settings.topics.shares, settings.topics.blocks, settings.topics.telemetry],
-                                 clickhouse=client,
+                                 clickhouse=reader,
                                  agents=board, broker_stats=embedded_broker_stats(settings))
-    lifespans: list[Lifespan] = []
+    lifespans: list[Lifespan] = [closing_lifespan(reader)]
     if agents:
         lifespans.append(faust_lifespan(settings, bootstrap, client, board, shutdown))
     if scheduler:
@@ -277,10 +318,13 @@ def build_app(settings: Settings, bootstrap: str, client: Client, *, agents: boo
                 Path(settings.kafka.embedded_dir), settings.kafka.embedded_port,
                 lambda where: ensure_topics(where, settings.topics.all(), partitions=settings.kafka.partitions)))
         lifespans.append(scheduler_lifespan(jobs))
+    gateways: list[Any] = []
+    control = GatewayControl(settings.stratum.vardiff_target_s) if stratum else None
     if stratum:
-        lifespans.append(stratum_lifespan(settings, bootstrap))
-    return create_app(ApiDeps(clickhouse=client, clock=SystemClock(), settings=settings.api, health=probe,
-                              lifespan=lifespans))
+        lifespans.append(stratum_lifespan(settings, bootstrap, gateways, control))
+    return create_app(ApiDeps(clickhouse=reader, clock=SystemClock(), settings=api_settings(settings), health=probe,
+                              lifespan=lifespans, stratum_bans=stratum_bans(gateways) if stratum else None,
+                              gateway=control, clickhouse_settings=settings.clickhouse))
 
 
 def prepare(settings: Settings, bootstrap: str) -> Client:

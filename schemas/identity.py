@@ -17,6 +17,7 @@ splits at the first dot; the rest, dots included, is the worker).
 from __future__ import annotations
 
 import re
+import socket
 from dataclasses import dataclass
 
 from schemas.algorithms import Algorithm
@@ -112,3 +113,18 @@ def parse_user(user: object, algorithm: Algorithm) -> Identity:
     if not valid_worker(worker):
         raise IdentityError(f"worker name must be at most {WORKER_MAX_LEN} characters of A-Z a-z 0-9 _ - .")
     return Identity(address, worker, coin)
+
+
+#: A federation peer's id (a Stratum gateway's `STRATUM_GATEWAY_ID`) or region: at most 64 of the worker
+#: name's characters, so it fits every text column and URL path unescaped.
+_LABEL = re.compile(rf"[A-Za-z0-9_.\-]{{0,{WORKER_MAX_LEN}}}")
+
+
+def valid_label(text: str) -> bool:
+    return _LABEL.fullmatch(text) is not None
+
+
+def host_label() -> str:
+    """This host's name as a valid label (the default gateway id / federation node id)."""
+    name = re.sub(r"[^A-Za-z0-9_.\-]", "-", socket.gethostname())[:WORKER_MAX_LEN]
+    return name or "gateway"

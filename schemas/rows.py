@@ -20,7 +20,8 @@ TELEMETRY_TABLE = "telemetry"
 TS_MIN_MS = 0
 TS_MAX_MS = 0xFFFFFFFF * 1000
 
-#: `shares` (0001_shares.sql, 0004_share_coin.sql): one row per decoded share, accepted or not.
+#: `shares` (0001_shares.sql, 0004_share_coin.sql, 0009_federation.sql): one row per decoded share, accepted
+#: or not.
 SHARES_ROW_SCHEMA = pa.schema(
     [
         pa.field("ts", pa.timestamp("ms", tz="UTC")),
@@ -37,6 +38,8 @@ SHARES_ROW_SCHEMA = pa.schema(
         pa.field("ip", pa.string()),
         pa.field("hardware", pa.string()),
         pa.field("coin", pa.string()),
+        pa.field("gateway", pa.string()),
+        pa.field("region", pa.string()),
         pa.field("share_key", pa.uint64()),
         pa.field("src_topic", pa.string()),
         pa.field("src_topic_id", pa.string()),

@@ -18,8 +18,8 @@ import pyarrow.compute as pc
 from schemas.rows import TS_MAX_MS, TS_MIN_MS
 from schemas.untrusted import JSON_ERRORS, ArrowStreamError, encode_stream, read_stream
 
-SHARE_VERSION = 2  # v2 added `coin`; v1 messages (JSON or Arrow, without it) are still read
-READABLE_VERSIONS = (1, 2)
+SHARE_VERSION = 3  # v3 added `gateway`, `region`; v2 added `coin`; v1 and v2 messages are still read
+READABLE_VERSIONS = (1, 2, 3)
 ARROW_MAGIC = b"\xff\xff\xff\xff"  # Arrow IPC continuation marker: how an Arrow message starts
 #: Longest text field of a share, in characters (JSON) or UTF-8 bytes (Arrow). Real values are short (an
 #: address is at most 100, a worker 64); a longer one marks a hostile or broken producer, and is not stored.
@@ -39,6 +39,8 @@ class Share(msgspec.Struct, frozen=True, kw_only=True):
     (cpu, gpu, asic, or empty) taken from the miner's user agent. `coin` is the coin the miner's address
     belongs to (`schemas.identity.address_coin`: BTC, LTC, DOGE); empty means "derive it from the address".
     `ntime` and `nonce` may be integers or the protocol's 8-digit hex strings (`"504e86b9"`).
+    `gateway` and `region` name the Stratum gateway that received the share (a federation peer,
+    `STRATUM_GATEWAY_ID`, `STRATUM_REGION`); empty for producers that do not say (v1/v2, external servers).
     """
 
     ts: int
@@ -55,6 +57,8 @@ class Share(msgspec.Struct, frozen=True, kw_only=True):
     ip: Text = ""
     hardware: Text = ""
     coin: Text = ""
+    gateway: Text = ""
+    region: Text = ""
     v: int = SHARE_VERSION
 
 
@@ -74,12 +78,16 @@ SHARE_SCHEMA = pa.schema(
         pa.field("ip", pa.string(), nullable=False),
         pa.field("hardware", pa.string(), nullable=False),
         pa.field("coin", pa.string(), nullable=False),
+        pa.field("gateway", pa.string(), nullable=False),
+        pa.field("region", pa.string(), nullable=False),
     ],
     metadata={b"poolstream.event": b"share", b"poolstream.version": str(SHARE_VERSION).encode()},
 )
 SHARE_COLUMNS: tuple[str, ...] = tuple(SHARE_SCHEMA.names)
-#: The v1 Arrow form (no `coin` column), still accepted from producers built against it.
-SHARE_SCHEMA_V1 = pa.schema([f for f in SHARE_SCHEMA if f.name != "coin"])
+#: The v2 Arrow form (no `gateway`, `region`) and the v1 form (no `coin` either), still accepted from
+#: producers built against them; the missing columns decode as "".
+SHARE_SCHEMA_V2 = pa.schema([f for f in SHARE_SCHEMA if f.name not in ("gateway", "region")])
+SHARE_SCHEMA_V1 = pa.schema([f for f in SHARE_SCHEMA_V2 if f.name != "coin"])
 _TEXT_COLUMNS = tuple(f.name for f in SHARE_SCHEMA if pa.types.is_string(f.type))
 
 _json_encoder = msgspec.json.Encoder()
@@ -162,7 +170,7 @@ def decode_arrow(data: bytes) -> pa.RecordBatch:
     """The shares of an Arrow IPC stream (v2 or v1 schema), read by the untrusted-producer rules of
     `schemas.untrusted`. Raises `DecodeError`, also for a stream without shares."""
     try:
-        which, schema, batch = read_stream(data, (SHARE_SCHEMA, SHARE_SCHEMA_V1))
+        _, schema, batch = read_stream(data, (SHARE_SCHEMA, SHARE_SCHEMA_V2, SHARE_SCHEMA_V1))
     except ArrowStreamError as exc:
         raise DecodeError(f"invalid Arrow share batch: {exc}") from None
     version = (schema.metadata or {}).get(b"poolstream.version", b"1")
@@ -176,8 +184,10 @@ def decode_arrow(data: bytes) -> pa.RecordBatch:
     ts = pc.min_max(batch.column("ts").cast(pa.int64()))
     if ts["min"].as_py() < TS_MIN_MS or ts["max"].as_py() > TS_MAX_MS:
         raise DecodeError(f"ts out of range (ms since 1970, before 2106): {ts['min']}..{ts['max']}")
-    if which == 1:  # a v1 producer: no coin column (derived from the address downstream)
-        batch = batch.append_column(SHARE_SCHEMA.field("coin"), pa.array([""] * batch.num_rows, type=pa.string()))
+    if batch.num_columns < len(SHARE_SCHEMA):  # v1 (coin: derived from the address downstream) or v2
+        empty = pa.repeat(pa.scalar("", pa.string()), batch.num_rows)
+        arrays = [batch.column(f.name) if f.name in batch.schema.names else empty for f in SHARE_SCHEMA]
+        return pa.RecordBatch.from_arrays(arrays, schema=SHARE_SCHEMA)
     return batch.replace_schema_metadata(SHARE_SCHEMA.metadata)
 
 

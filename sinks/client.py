@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 import clickhouse_connect
@@ -22,10 +22,23 @@ class ClickHouseSettings:
     dsn: str = "chdb://./data/clickhouse"
     database: str = "poolstream"
     shares_ttl_days: int = 30
+    backup_dir: str = ""  # BACKUP to File(): "" = `backups` beside the chDB directory (./data/backups)
+    backup_s3_url: str = ""  # destination `s3` of POST /api/v1/admin/backup (S3-compatible URL of a folder)
+    backup_s3_access_key: str = field(default="", repr=False)  # secrets: no default value, never in a repr
+    backup_s3_secret_key: str = field(default="", repr=False)
 
     @property
     def embedded(self) -> bool:
         return self.dsn.startswith("chdb:")
+
+    @property
+    def backups_path(self) -> str | None:
+        """The absolute directory File() backups go to (chDB: the engine's `backups.allowed_path`); on a
+        ClickHouse server the path is the server's and must be its `backups.allowed_path` too."""
+        if self.backup_dir:
+            return os.path.abspath(self.backup_dir)
+        path = _chdb_path(self.dsn) if self.embedded else None
+        return os.path.join(os.path.dirname(path), "backups") if path is not None else None
 
 
 class ClickHouseUnavailable(RuntimeError):
@@ -47,9 +60,11 @@ def connect(settings: ClickHouseSettings, *, database: str | None = None) -> Cli
             path = _chdb_path(settings.dsn)
             if path is not None:
                 os.makedirs(path, exist_ok=True)
-            boot = clickhouse_connect.get_client(interface="chdb", path=path)
+            # chDB reads engine options once, when the first client of the process opens the engine
+            options = {"backups.allowed_path": settings.backups_path} if settings.backups_path else None
+            boot = clickhouse_connect.get_client(interface="chdb", path=path, chdb_options=options)
             boot.command(f"CREATE DATABASE IF NOT EXISTS `{db}`")
-            return clickhouse_connect.get_client(interface="chdb", path=path, database=db)
+            return clickhouse_connect.get_client(interface="chdb", path=path, database=db, chdb_options=options)
         boot = clickhouse_connect.get_client(dsn=settings.dsn, database="default")
         boot.command(f"CREATE DATABASE IF NOT EXISTS `{db}`")
         boot.close()

@@ -39,7 +39,8 @@ from streams.supervision import describe
 @dataclass
 class Prepared:
     # every decoded share, status 'accepted' or a reason name: SHARES_ROW_SCHEMA's columns, the
-    # low-cardinality ones (algorithm, status, hardware, src_topic, src_topic_id) dictionary-encoded
+    # low-cardinality ones (algorithm, status, hardware, coin, gateway, region, src_topic, src_topic_id)
+    # dictionary-encoded
     rows: pa.Table
     rejected: pa.Table  # the rows whose status is not 'accepted' (SHARES_ROW_SCHEMA exactly)
     malformed: list[tuple[RawMessage, str]] = field(default_factory=list)
@@ -198,6 +199,8 @@ def row_table(table: pa.Table, cols: KernelColumns, reasons: npt.NDArray[np.uint
             table.column("ip"),
             pc.dictionary_encode(table.column("hardware")),
             pc.dictionary_encode(coins(table)),
+            pc.dictionary_encode(table.column("gateway")),
+            pc.dictionary_encode(table.column("region")),
             pa.array(keys, type=pa.uint64()),
             *source,
             pa.array(np.full(table.num_rows, now_ms, dtype=np.int64)).cast(pa.timestamp("ms", tz="UTC")),

@@ -1,11 +1,11 @@
-"""GET /api/v1/algorithms: the known algorithms, their hashrate factor and the pool's current hashrate."""
+"""GET /api/v1/algorithms: the algorithms the pool serves (its Stratum ports), seed 001 shape, from the snapshot."""
 
 from __future__ import annotations
 
 from litestar import Controller, get
 
 from api.controllers import ERROR_RESPONSES
-from api.dto.pool import AlgorithmCatalog
+from api.dto.pool import AlgorithmInfo
 from api.envelope import Envelope, Meta
 from api.services.pool import PoolService
 
@@ -14,6 +14,6 @@ class AlgorithmsController(Controller):
     path = "/algorithms"
     tags = ["pool"]
 
-    @get("/", summary="Known algorithms", responses=ERROR_RESPONSES)
-    async def algorithms(self, pool_service: PoolService, meta: Meta) -> Envelope[AlgorithmCatalog]:
+    @get("/", summary="Algorithms the pool serves", responses=ERROR_RESPONSES)
+    async def algorithms(self, pool_service: PoolService, meta: Meta) -> Envelope[list[AlgorithmInfo]]:
         return Envelope(data=await pool_service.algorithms(), meta=meta)

@@ -1,13 +1,14 @@
-"""GET /api/v1/miners/{address} and /api/v1/miners/{address}/workers."""
+"""GET /api/v1/miners/{address}, its /workers (paged) and its /payments (paged; empty until the ledger)."""
 
 from __future__ import annotations
 
 from litestar import Controller, get
 
 from api.controllers import ERROR_RESPONSES, NOT_FOUND_RESPONSE
-from api.dto.miners import MinerStats, MinerWorkers
-from api.envelope import Envelope, Meta
+from api.dto.miners import MinerStats, Payment, WorkerStats
+from api.envelope import Envelope, Meta, Paging
 from api.services.miners import MinerService
+from api.validation import require_address
 
 
 class MinersController(Controller):
@@ -18,6 +19,16 @@ class MinersController(Controller):
     async def miner(self, address: str, miner_service: MinerService, meta: Meta) -> Envelope[MinerStats]:
         return Envelope(data=await miner_service.miner(address), meta=meta)
 
-    @get("/workers", summary="A miner's workers", responses={**ERROR_RESPONSES, **NOT_FOUND_RESPONSE})
-    async def workers(self, address: str, miner_service: MinerService, meta: Meta) -> Envelope[MinerWorkers]:
-        return Envelope(data=await miner_service.workers(address), meta=meta)
+    @get("/workers", summary="A miner's workers (paged)", responses={**ERROR_RESPONSES, **NOT_FOUND_RESPONSE})
+    async def workers(
+        self, address: str, miner_service: MinerService, meta: Meta, paging: Paging
+    ) -> Envelope[list[WorkerStats]]:
+        workers = await miner_service.workers(address)
+        page = workers[paging.offset : paging.offset + paging.limit]
+        return Envelope(data=page, meta=meta.paged(paging, len(workers)))
+
+    @get("/payments", summary="A miner's payments (paged; none before the ledger of issue 9)",
+         responses=ERROR_RESPONSES)
+    async def payments(self, address: str, meta: Meta, paging: Paging) -> Envelope[list[Payment]]:
+        require_address(address)
+        return Envelope(data=[], meta=meta.paged(paging, 0))

@@ -1,4 +1,5 @@
-"""GET /api/v1/stats: pool-wide hashrate, activity, share counts and hardware mix."""
+"""GET /api/v1/stats: the pool's figures of seed 001 (hashrate, miners, workers, blocks, federation, hardware)
+and its per-window detail, from the snapshot (no ClickHouse read on the request path)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,29 @@
-"""Building blocks shared by several resources: hashrate over a window, share counts, rejects by reason."""
+"""Building blocks shared by several resources: hashrate over a window, share counts, rejects by reason,
+and the seed 001 algorithm names."""
 
 from __future__ import annotations
 
 import msgspec
+
+from schemas.algorithms import Algorithm
+
+#: Seed 001 spells the algorithms `SHA256d`, `Scrypt`, `Ethash`, `RandomX`, `KawPow`; events and the bucket
+#: tables carry `Algorithm.wire` (`sha256d`, ...). The API answers with the seed's names.
+SEED_NAMES: dict[Algorithm, str] = {
+    Algorithm.SHA256D: "SHA256d",
+    Algorithm.SCRYPT: "Scrypt",
+    Algorithm.ETHASH: "Ethash",
+    Algorithm.RANDOMX: "RandomX",
+    Algorithm.KAWPOW: "KawPow",
+}
+
+
+def seed_name(wire: str) -> str:
+    """The seed's name of an algorithm given by its wire name (unknown names are returned as they are)."""
+    try:
+        return SEED_NAMES[Algorithm.parse(wire)]
+    except ValueError:
+        return wire
 
 
 class AlgorithmHashrate(msgspec.Struct, frozen=True, kw_only=True):
@@ -13,8 +34,9 @@ class AlgorithmHashrate(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class WindowHashrate(msgspec.Struct, frozen=True, kw_only=True):
-    """Hashrate over one window. Hashes of different algorithms do not add up, so `total` is given only
-    when at most one algorithm is involved (0.0 when none); with several it is null: use `by_algorithm`."""
+    """Hashrate over one window. Hashes of different algorithms are different work, so `total` is given only
+    when at most one algorithm is involved (0.0 when none); with several it is null: use `by_algorithm`.
+    (The seed's top-level `hashrate` numbers are the plain sum over algorithms, as issue 8 asks.)"""
 
     window_seconds: int
     total: float | None

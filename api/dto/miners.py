@@ -1,39 +1,58 @@
-"""Responses of the miner resources: /miners/{address} and /miners/{address}/workers."""
+"""Responses of the miner resources (seed 001 "Miner Operations"): /miners/{address}, its workers and its
+payments. Seed fields first, with the seed's JSON types; poolstream's per-window detail after them."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 import msgspec
 
 from api.dto.common import ReasonCount, ShareCounts, WindowHashrate
 
 
-class WorkerCounts(msgspec.Struct, frozen=True, kw_only=True):
-    active: int  # workers with a share in the last 10 minutes
-    total_24h: int  # workers with a share in the last 24 h
-
-
 class MinerStats(msgspec.Struct, frozen=True, kw_only=True):
+    # -- seed 001 GET /miners/{address}
     address: str
-    hashrate_10m: WindowHashrate
-    hashrate_24h: WindowHashrate
-    workers: WorkerCounts
-    shares_24h: ShareCounts
-    rejects_24h: list[ReasonCount]
+    hashrate: float  # H/s over the last 10 minutes, summed over algorithms
+    hashrate_24h: float  # H/s over the last 24 h, summed over algorithms
+    workers: int  # workers with accepted work in the last 10 minutes
+    shares: ShareCounts  # over the last 24 h
+    balance: float  # coin units; 0 until the ledger (issue 9) exists
+    paid: float  # coin units; 0 until the ledger (issue 9) exists
     last_share: dt.datetime
+    # -- poolstream extras
+    workers_24h: int  # workers with a share (any status) in the last 24 h
+    hashrate_10m: WindowHashrate
+    hashrate_24h_detail: WindowHashrate
+    rejects_24h: list[ReasonCount]
+    updated_at: dt.datetime  # when these figures were computed
 
 
 class WorkerStats(msgspec.Struct, frozen=True, kw_only=True):
+    # -- seed 001 GET /miners/{address}/workers (one item)
     name: str
-    hashrate_10m: WindowHashrate
-    hashrate_24h: WindowHashrate
-    shares_24h: ShareCounts
+    hashrate: float  # H/s over the last 10 minutes, summed over algorithms
+    shares_accepted: int  # over the last 24 h
+    shares_rejected: int  # over the last 24 h, every reason but stale (`shares_stale`)
     last_share: dt.datetime
+    status: Literal["online", "offline"]  # online: accepted work in the last 10 minutes
+    # -- poolstream extras
+    registered: bool  # a worker of the registry (POST /workers) carries this address and name
     hardware: str  # cpu, gpu, asic or unknown
-    online: bool  # a share in the last 10 minutes
+    hashrate_24h: float
+    shares_stale: int
+    hashrate_10m: WindowHashrate
+    hashrate_24h_detail: WindowHashrate
+    shares_24h: ShareCounts
 
 
-class MinerWorkers(msgspec.Struct, frozen=True, kw_only=True):
-    address: str
-    workers: list[WorkerStats]  # every worker the miner ever used, by name
+class Payment(msgspec.Struct, frozen=True, kw_only=True):
+    """Seed 001 GET /miners/{address}/payments (one item). No payment exists before the ledger of issue 9."""
+
+    id: str
+    amount: float  # coin units
+    amount_base_units: int
+    tx_hash: str
+    timestamp: dt.datetime
+    status: str

@@ -1,19 +1,29 @@
-"""One miner's figures: /miners/{address} (totals, rejects by reason) and /miners/{address}/workers."""
+"""One miner's figures: /miners/{address} (totals, rejects by reason), its workers and its payments.
+
+/miners/{address} of a miner active in the last 24 h is answered from the pool snapshot (`known`), which
+computes every active miner at once with the same rows and code as the one-miner read; any other address is
+read with the bucket tables' sort key (`miner = ...`) and cached for `cache_ttl_s` (the snapshot interval).
+The worker list is always read per miner (sort key) and cached the same way.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from typing import Generic, TypeVar
 
 from api.dto.common import ReasonCount, ShareCounts
-from api.dto.miners import MinerStats, MinerWorkers, WorkerCounts, WorkerStats
+from api.dto.miners import MinerStats, WorkerStats
 from api.errors import NotFound
 from api.services.db import Db
-from api.services.hashrate import WindowRate, summarise, window_hashrates
+from api.services.hashrate import BucketRow, group, rates, summarise, summed, window_rows
 from api.services.windows import BUCKETS, DAY, TEN_MINUTES, from_ms, to_ms
 from api.validation import require_address
 from schemas.clock import Clock
-from schemas.hardware import HARDWARE_CLASSES
+from schemas.hardware import hardware_class
+
+V = TypeVar("V")
 
 # shares_1d is kept forever: it knows every worker a miner ever had and its last share.
 _WORKERS_EVER = (
@@ -21,68 +31,171 @@ _WORKERS_EVER = (
     "toUnixTimestamp64Milli(max(last_accepted_ts)) "
     "FROM shares_1d WHERE miner = {miner:String} GROUP BY worker ORDER BY worker"
 )
-_COUNTS_24H = (
-    "SELECT worker, sum(accepted), sum(rejected), sum(stale) FROM shares_1h "
-    "WHERE miner = {miner:String} AND " + BUCKETS + " GROUP BY worker"
-)
 # Same aligned start as the 24 h counts, so the reasons add up to rejected + stale.
 _REJECTS_24H = (
-    "SELECT reason, sum(shares) AS n FROM share_rejects_1m WHERE miner = {miner:String} AND "
-    + BUCKETS
-    + " GROUP BY reason ORDER BY n DESC, reason"
+    "SELECT miner, reason, sum(shares) AS n FROM share_rejects_1m WHERE " + BUCKETS
+    + " {miner_filter} GROUP BY miner, reason ORDER BY miner, n DESC, reason"
 )
+_REGISTRY = "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'workers'"
+_REGISTERED = (
+    "SELECT DISTINCT worker_name FROM workers FINAL WHERE address = {miner:String} AND deleted = 0"
+)
+
+
+class TtlCache(Generic[V]):
+    """Values kept for `ttl_s` seconds (monotonic time), at most `size` of them."""
+
+    def __init__(self, ttl_s: float, size: int = 10_000) -> None:
+        self._ttl_s = ttl_s
+        self._size = size
+        self._items: dict[str, tuple[float, V]] = {}
+
+    def get(self, key: str) -> V | None:
+        item = self._items.get(key)
+        if item is None or item[0] < time.monotonic():
+            return None
+        return item[1]
+
+    def put(self, key: str, value: V) -> None:
+        if len(self._items) >= self._size:
+            now = time.monotonic()
+            self._items = {k: v for k, v in self._items.items() if v[0] >= now}
+            if len(self._items) >= self._size:
+                self._items.clear()
+        self._items[key] = (time.monotonic() + self._ttl_s, value)
+
+
+def online(last_accepted_ms: int, now_ms: int) -> bool:
+    """Online = contributed accepted work in the last 10 minutes (a stream of rejects is not mining)."""
+    return last_accepted_ms >= TEN_MINUTES.start_ms(now_ms)
+
+
+def miner_stats(
+    miner: str, rows_10m: list[BucketRow], rows_24h: list[BucketRow], rejects: list[ReasonCount], now_ms: int
+) -> MinerStats:
+    """A miner's answer from its rows (it has at least one row in the 24 h window)."""
+    rates_10m = rates(rows_10m, TEN_MINUTES, now_ms, lambda r: r.miner).get(miner, [])
+    rates_24h = rates(rows_24h, DAY, now_ms, lambda r: r.miner).get(miner, [])
+    algorithms = {r.algorithm for r in rates_10m} | {r.algorithm for r in rates_24h}
+    active = {r.worker for r in rows_10m if online(r.last_accepted_ms, now_ms)}
+    return MinerStats(
+        address=miner,
+        hashrate=summed(rates_10m),
+        hashrate_24h=summed(rates_24h),
+        workers=len(active),
+        shares=ShareCounts(
+            accepted=sum(r.accepted for r in rows_24h),
+            rejected=sum(r.rejected for r in rows_24h),
+            stale=sum(r.stale for r in rows_24h),
+        ),
+        balance=0.0,
+        paid=0.0,
+        last_share=from_ms(max(r.last_ms for r in rows_24h)),
+        workers_24h=len({r.worker for r in rows_24h}),
+        hashrate_10m=summarise(rates_10m, TEN_MINUTES, algorithms),
+        hashrate_24h_detail=summarise(rates_24h, DAY, algorithms),
+        rejects_24h=rejects,
+        updated_at=from_ms(now_ms),
+    )
+
+
+async def rejects_24h(db: Db, now_ms: int, miner: str | None = None) -> dict[str, list[ReasonCount]]:
+    sql = _REJECTS_24H.replace("{miner_filter}", "AND miner = {miner:String}" if miner is not None else "")
+    params: dict[str, object] = {**DAY.params(now_ms), **({"miner": miner} if miner is not None else {})}
+    out: dict[str, list[ReasonCount]] = {}
+    for m, reason, n in await db.rows(sql, params):
+        out.setdefault(str(m), []).append(ReasonCount(reason=str(reason), shares=int(n)))
+    return out
+
+
+async def all_miners(db: Db, now_ms: int, rows_10m: list[BucketRow], rows_24h: list[BucketRow]) -> dict[str, MinerStats]:
+    """Every miner with a share in the last 24 h (the snapshot's part)."""
+    rejects = await rejects_24h(db, now_ms)
+    return await asyncio.to_thread(_all_miners, now_ms, rows_10m, rows_24h, rejects)  # CPU: off the event loop
+
+
+def _all_miners(now_ms: int, rows_10m: list[BucketRow], rows_24h: list[BucketRow],
+                rejects: dict[str, list[ReasonCount]]) -> dict[str, MinerStats]:
+    by_miner_10m = group(rows_10m, lambda r: r.miner)
+    return {
+        miner: miner_stats(miner, by_miner_10m.get(miner, []), rows, rejects.get(miner, []), now_ms)
+        for miner, rows in group(rows_24h, lambda r: r.miner).items()
+    }
 
 
 class MinerService:
-    def __init__(self, db: Db, clock: Clock) -> None:
+    def __init__(
+        self, db: Db, clock: Clock, *, known: Callable[[], Mapping[str, MinerStats]] = dict, cache_ttl_s: float = 2.0
+    ) -> None:
         self._db = db
         self._clock = clock
+        self._known = known
+        self._miners: TtlCache[MinerStats] = TtlCache(cache_ttl_s)
+        self._workers: TtlCache[list[WorkerStats]] = TtlCache(cache_ttl_s)
+        self._registry = False  # the `workers` registry table exists (once seen, it stays)
 
     async def miner(self, address: str) -> MinerStats:
         miner = require_address(address)
+        found = self._known().get(miner) or self._miners.get(miner)
+        if found is None:
+            found = await self.read_miner(miner)
+            self._miners.put(miner, found)
+        return found
+
+    async def read_miner(self, miner: str) -> MinerStats:
+        """One miner read from ClickHouse with the sort key (no snapshot, no cache)."""
         now_ms = to_ms(self._clock.now())
+        rows_24h = await window_rows(self._db, now_ms, DAY, miner=miner)
+        if not rows_24h:
+            return await self._silent_miner(miner, now_ms)
+        rows_10m = await window_rows(self._db, now_ms, TEN_MINUTES, miner=miner)
+        rejects = await rejects_24h(self._db, now_ms, miner)
+        return miner_stats(miner, rows_10m, rows_24h, rejects.get(miner, []), now_ms)
+
+    async def _silent_miner(self, miner: str, now_ms: int) -> MinerStats:
+        """A miner without a share in the last 24 h: zeros and its last share, or NotFound if it never sent one."""
         workers = await self._workers_ever(miner)
-        rates_10m = await window_hashrates(self._db, now_ms, TEN_MINUTES, miner=miner)
-        rates_24h = await window_hashrates(self._db, now_ms, DAY, miner=miner)
-        counts = await self._counts_24h(miner, now_ms)
-        rejects = await self._db.rows(_REJECTS_24H, {"miner": miner, **DAY.params(now_ms)})
-        algorithms = {r.algorithm for r in rates_24h} | {r.algorithm for r in rates_10m}
         return MinerStats(
-            address=miner,
-            hashrate_10m=summarise(rates_10m, TEN_MINUTES, algorithms),
-            hashrate_24h=summarise(rates_24h, DAY, algorithms),
-            workers=WorkerCounts(
-                active=sum(1 for *_, accepted_ms in workers if _online(accepted_ms, now_ms)), total_24h=len(counts)
-            ),
-            shares_24h=_add(counts.values()),
-            rejects_24h=[ReasonCount(reason=str(reason), shares=int(n)) for reason, n in rejects],
-            last_share=from_ms(max(w[1] for w in workers)),
+            address=miner, hashrate=0.0, hashrate_24h=0.0, workers=0, shares=ShareCounts(accepted=0, rejected=0, stale=0),
+            balance=0.0, paid=0.0, last_share=from_ms(max(w[1] for w in workers)), workers_24h=0,
+            hashrate_10m=summarise([], TEN_MINUTES), hashrate_24h_detail=summarise([], DAY), rejects_24h=[],
+            updated_at=from_ms(now_ms),
         )
 
-    async def workers(self, address: str) -> MinerWorkers:
+    async def workers(self, address: str) -> list[WorkerStats]:
+        """Every worker the miner ever used, by name (NotFound if it never sent a share)."""
         miner = require_address(address)
+        found = self._workers.get(miner)
+        if found is None:
+            found = await self.read_workers(miner)
+            self._workers.put(miner, found)
+        return found
+
+    async def read_workers(self, miner: str) -> list[WorkerStats]:
         now_ms = to_ms(self._clock.now())
         workers = await self._workers_ever(miner)
-        rates_10m = _by_worker(
-            await window_hashrates(self._db, now_ms, TEN_MINUTES, miner=miner, by_worker=True)
-        )
-        rates_24h = _by_worker(await window_hashrates(self._db, now_ms, DAY, miner=miner, by_worker=True))
-        counts = await self._counts_24h(miner, now_ms)
+        rows_10m = await window_rows(self._db, now_ms, TEN_MINUTES, miner=miner)
+        rows_24h = await window_rows(self._db, now_ms, DAY, miner=miner)
+        rates_10m = rates(rows_10m, TEN_MINUTES, now_ms, lambda r: r.worker)
+        rates_24h = rates(rows_24h, DAY, now_ms, lambda r: r.worker)
+        counts = group(rows_24h, lambda r: r.worker)
+        registered = await self._registered(miner)
         listed = []
         for name, last_ms, hardware, accepted_ms in workers:
-            algorithms = {r.algorithm for r in rates_10m[name] + rates_24h[name]}
-            listed.append(
-                WorkerStats(
-                    name=name,
-                    hashrate_10m=summarise(rates_10m[name], TEN_MINUTES, algorithms),
-                    hashrate_24h=summarise(rates_24h[name], DAY, algorithms),
-                    shares_24h=counts.get(name, ShareCounts(accepted=0, rejected=0, stale=0)),
-                    last_share=from_ms(last_ms),
-                    hardware=hardware if hardware in HARDWARE_CLASSES else "unknown",
-                    online=_online(accepted_ms, now_ms),
-                )
-            )
-        return MinerWorkers(address=miner, workers=listed)
+            ten, day = rates_10m.get(name, []), rates_24h.get(name, [])
+            algorithms = {r.algorithm for r in ten + day}
+            rows = counts.get(name, [])
+            shares = ShareCounts(accepted=sum(r.accepted for r in rows), rejected=sum(r.rejected for r in rows),
+                                 stale=sum(r.stale for r in rows))
+            listed.append(WorkerStats(
+                name=name, hashrate=summed(ten), shares_accepted=shares.accepted,
+                shares_rejected=shares.rejected, last_share=from_ms(last_ms),
+                status="online" if online(accepted_ms, now_ms) else "offline", registered=name in registered,
+                hardware=hardware_class(hardware), hashrate_24h=summed(day), shares_stale=shares.stale,
+                hashrate_10m=summarise(ten, TEN_MINUTES, algorithms), hashrate_24h_detail=summarise(day, DAY, algorithms),
+                shares_24h=shares,
+            ))
+        return listed
 
     async def _workers_ever(self, miner: str) -> list[tuple[str, int, str, int]]:
         """(worker, last share ms, hardware, last accepted share ms) of every worker of `miner`; NotFound if
@@ -92,27 +205,10 @@ class MinerService:
             raise NotFound(f"no shares from miner {miner}", details={"address": miner})
         return [(str(w), int(last_ms), str(hw), int(acc_ms)) for w, last_ms, hw, acc_ms in rows]
 
-    async def _counts_24h(self, miner: str, now_ms: int) -> dict[str, ShareCounts]:
-        rows = await self._db.rows(_COUNTS_24H, {"miner": miner, **DAY.params(now_ms)})
-        return {str(w): ShareCounts(accepted=int(a), rejected=int(r), stale=int(s)) for w, a, r, s in rows}
-
-
-def _online(last_accepted_ms: int, now_ms: int) -> bool:
-    """Online = contributed accepted work in the last 10 minutes (a stream of rejects is not mining)."""
-    return last_accepted_ms >= TEN_MINUTES.start_ms(now_ms)
-
-
-def _add(counts: Iterable[ShareCounts]) -> ShareCounts:
-    items = list(counts)
-    return ShareCounts(
-        accepted=sum(c.accepted for c in items),
-        rejected=sum(c.rejected for c in items),
-        stale=sum(c.stale for c in items),
-    )
-
-
-def _by_worker(rates: list[WindowRate]) -> defaultdict[str, list[WindowRate]]:
-    grouped: defaultdict[str, list[WindowRate]] = defaultdict(list)
-    for rate in rates:
-        grouped[rate.worker].append(rate)
-    return grouped
+    async def _registered(self, miner: str) -> set[str]:
+        """Names of the miner's workers in the registry (`workers` table, migration 0008); none if it is absent."""
+        if not self._registry:
+            self._registry = bool((await self._db.rows(_REGISTRY, {}))[0][0])
+            if not self._registry:
+                return set()
+        return {str(name) for (name,) in await self._db.rows(_REGISTERED, {"miner": miner})}

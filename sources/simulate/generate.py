@@ -317,6 +317,7 @@ class ShareGenerator:
             take_strings(self.ip_dictionary, shares.worker),
             take_strings(self.hardware_dictionary, fleet.worker_class[shares.worker]),
             take_strings(self.coin_dictionary, shares.address_name),
+            *[pa.repeat(pa.scalar("", pa.string()), len(shares))] * 2,  # gateway, region: not a gateway's
         ]
         return pa.RecordBatch.from_arrays(arrays, schema=SHARE_SCHEMA)
 

@@ -87,6 +87,7 @@ class Admission:
         self._pending: OrderedDict[Connection, float] = OrderedDict()  # not authorized yet -> connected at
         self._total = 0
         self._banned: dict[str, float] = {}  # ip -> loop time the ban ends
+        self._ban_reasons: dict[str, tuple[str, str]] = {}  # ip -> (reason, detail) of its ban
         self._forget_at = 0.0
         self._defer = defer  # the loop's call_soon (None: close at once)
         self._to_close: deque[tuple[Closable, str]] = deque()
@@ -103,6 +104,12 @@ class Admission:
     def pending(self) -> int:
         """Open connections that have not authorized yet."""
         return len(self._pending)
+
+    def bans(self) -> list[tuple[str, str, str, float]]:
+        """The IPs banned now: (ip, reason, detail, seconds until the ban ends); for the API's threat report."""
+        now = self._time()
+        return [(ip, *self._ban_reasons.get(ip, ("", "")), until - now)
+                for ip, until in list(self._banned.items()) if until > now]
 
     def is_banned(self, ip: str) -> bool:
         until = self._banned.get(ip_key(ip))
@@ -200,6 +207,7 @@ class Admission:
             for ip, until in list(self._banned.items()):
                 if until <= now:
                     self._banned.pop(ip, None)
+                    self._ban_reasons.pop(ip, None)
 
     def strike(self, ip: str, reason: str) -> None:
         """One abusive disconnect (or refused connect) of `ip`; bans it past `ban_strikes`."""
@@ -236,6 +244,7 @@ class Admission:
         if self.is_banned(ip):
             return
         self._banned[ip] = self._time() + self._ban_time_s
+        self._ban_reasons[ip] = (reason, detail)
         metrics.banned(reason, ip, self._ban_time_s, detail)
         for other in [c for c in st.conns if not c.closed and not c.closing]:
             metrics.refused("banned", ip, "closed a connection of banned")

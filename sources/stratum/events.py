@@ -3,7 +3,8 @@
 Shares are buffered as rows and published as Arrow record batches (`schemas.share.encode_arrow`) at most
 every `share_flush_ms` or `share_flush_max` rows. Rows are grouped by the partition their miner's address
 hashes to (CRC32 mod `partitions`, librdkafka's default `consistent_random` partitioner) and each group is
-keyed by one of its miners, so all of a miner's shares land on one partition, in order.
+keyed by one of its miners, so all of a miner's shares land on one partition, in order. Every share carries
+the gateway's id and region (`StratumSettings.gateway_id`, `region`): the federation peer that received it.
 """
 
 from __future__ import annotations
@@ -20,15 +21,18 @@ log = logging.getLogger(__name__)
 
 #: One share row in SHARE_SCHEMA column order:
 #: ts, algorithm, miner, worker, difficulty, network_difficulty, result, job_id, extranonce2, ntime, nonce,
-#: ip, hardware, coin.
+#: ip, hardware, coin (the gateway and region columns are the recorder's, added per batch).
 ShareRow = tuple[int, str, str, str, float, float, str, str, str, int, int, str, str, str]
 
 
 class ShareRecorder:
     """Buffers share rows per partition and publishes them as Arrow batches."""
 
-    def __init__(self, publisher: Publisher, topic: str, partitions: int, flush_max: int) -> None:
+    def __init__(self, publisher: Publisher, topic: str, partitions: int, flush_max: int, *,
+                 gateway: str = "", region: str = "") -> None:
         self._publisher = publisher
+        self._gateway = pa.scalar(gateway, pa.string())
+        self._region = pa.scalar(region, pa.string())
         self._topic = topic
         self.partitions = partitions
         self._flush_max = flush_max
@@ -71,7 +75,8 @@ class ShareRecorder:
                 continue
             self._buckets[i] = []
             columns = list(zip(*rows, strict=True))
-            arrays = [pa.array(col, type=f.type) for col, f in zip(columns, SHARE_SCHEMA, strict=True)]
+            arrays = [pa.array(col, type=f.type) for col, f in zip(columns, SHARE_SCHEMA, strict=False)]
+            arrays += [pa.repeat(self._gateway, len(rows)), pa.repeat(self._region, len(rows))]
             batch = pa.RecordBatch.from_arrays(arrays, schema=SHARE_SCHEMA)
             self._publisher.publish(self._topic, encode_arrow(batch), key=rows[0][2].encode())
             self.published_rows += len(rows)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import functools
 import gc
@@ -137,7 +138,8 @@ class StratumGateway:
         self.job_source = job_source
         self.loop = asyncio.get_running_loop()
         self.executor = ThreadPoolExecutor(settings.verify_threads, thread_name_prefix="stratum-verify")
-        self.recorder = ShareRecorder(publisher, topics.shares, settings.share_partitions, settings.share_flush_max)
+        self.recorder = ShareRecorder(publisher, topics.shares, settings.share_partitions, settings.share_flush_max,
+                                      gateway=settings.gateway_id, region=settings.region)
         self.admission = Admission(settings, self.loop.time, self.loop.call_soon)
         self.policy = CoinbasePolicy(
             EXTRANONCE1_SIZE, settings.extranonce2_size, settings.coinbase_tag.encode(),
@@ -181,6 +183,14 @@ class StratumGateway:
     @property
     def connection_count(self) -> int:
         return self.admission.count
+
+    def set_vardiff_target(self, target_s: float) -> None:
+        """Live: new connections and every mining one aim at `target_s` between shares from now on."""
+        for rt in self.ports.values():
+            rt.vardiff_policy = dataclasses.replace(rt.vardiff_policy, target_s=target_s)
+            for conn in rt.sessions:
+                if conn.vardiff is not None:
+                    conn.vardiff.retune(rt.vardiff_policy)
 
     def next_extranonce1(self) -> bytes:
         self._en1 = (self._en1 + 1) & 0xFFFFFFFF

@@ -71,9 +71,12 @@ class JobLoop:
 
     def _broadcast(self, job: Job) -> None:
         line = p.notification("mining.notify", job.notify_params(job.clean))
+        sent = 0
         for s in self._sessions:
             if s.mining and not s.closed:
                 s.on_new_job(job, line, job.clean)
                 s.flush()
+                sent += 1
+        metrics.JOBS_SENT.labels(self.algorithm.wire).inc(sent)
         self._publisher.publish(self._topic, encode_job(job, self._clock.now_ms(), self._policy),
                                 key=job.job_id.encode())

@@ -45,6 +45,9 @@ STRIKES = Counter(
     "poolstream_stratum_strikes", "Abusive closings counted against an IP (enough of them ban it)", ["reason"]
 )
 BLOCKS = Counter("poolstream_stratum_blocks_found", "Shares that met the network target", ["algorithm"])
+JOBS_SENT = Counter(
+    "poolstream_stratum_jobs_sent", "New jobs sent to mining connections (mining.notify broadcasts)", ["algorithm"]
+)
 JOB_ERRORS = Counter("poolstream_stratum_job_source_errors", "Failed job source calls", ["algorithm"])
 
 LOG_WINDOW_S = 10.0

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from schemas.algorithms import Algorithm
 from schemas.config import SettingsError, require_positive
+from schemas.identity import host_label, valid_label
 
 #: Regtest-like "anything goes" nbits (network difficulty ~ 4.7e-10): every share is a block candidate.
 NBITS_REGTEST = 0x207FFFFF
@@ -137,6 +138,9 @@ class StratumSettings:
     share_flush_ms: float = 100.0
     share_flush_max: int = 20_000
     share_partitions: int = 4  # partitions of the shares topic: batches are split per partition
+    # federation: which peer this gateway is, carried on every share event (schemas.share v3)
+    gateway_id: str = field(default_factory=host_label)
+    region: str = ""  # e.g. "eu-west"; shown as the peer's location
 
     def __post_init__(self) -> None:
         if not self.ports:
@@ -153,6 +157,11 @@ class StratumSettings:
             numbers[p.port] = p.algorithm
         if not self.host:
             raise SettingsError("stratum.host must not be empty")
+        for name in ("gateway_id", "region"):
+            if not valid_label(getattr(self, name)):
+                raise SettingsError(f"stratum.{name} must be at most 64 of A-Z a-z 0-9 _ - .")
+        if not self.gateway_id:
+            raise SettingsError("stratum.gateway_id must not be empty")
         if not 2 <= self.extranonce2_size <= 8:
             raise SettingsError(f"stratum.extranonce2_size must be in 2..8, got {self.extranonce2_size}")
         for name in ("vardiff_target_s", "vardiff_retarget_s", "job_refresh_s", "template_poll_s",

@@ -47,6 +47,12 @@ class Vardiff:
     def _clamp(self, d: float) -> float:
         return min(max(d, self.policy.min_difficulty), self.policy.max_difficulty)
 
+    def retune(self, policy: VardiffPolicy) -> None:
+        """Follow a new policy from the next share on (the live vardiff target of PUT /admin/config)."""
+        self.policy = policy
+        self._burst = policy.burst_shares
+        self._retarget_s = policy.retarget_s
+
     def reset(self, difficulty: float, now: float) -> None:
         self.difficulty = self._clamp(difficulty)
         self._since = now

@@ -207,7 +207,7 @@ class Corpus:
             raw("nested arrays", lambda: nested(rng.randint(1_100, 3_000))),
             raw("deep unknown field", lambda: valid()[:-1] + b',"x":' + deep_object(rng.randint(1_100, 3_000)) + b"}"),
             raw("deep array in a field", lambda: valid()[:-1] + b',"x":' + nested(rng.randint(1_100, 3_000)) + b"}"),
-            raw("wrong version", lambda: valid()[:-1] + b',"v":' + str(rng.choice([0, 3, 99, -1])).encode() + b"}"),
+            raw("wrong version", lambda: valid()[:-1] + b',"v":' + str(rng.choice([0, 4, 99, -1])).encode() + b"}"),
         ]
 
     def _rare(self, topic: str, kinds: list[Callable[[], FuzzMessage]], weight: int

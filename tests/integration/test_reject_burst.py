@@ -40,6 +40,7 @@ def shares(n: int, first_nonce: int, ts_ms: int) -> pa.RecordBatch:
         "result": text("accepted"), "job_id": text("j1"), "extranonce2": text("00000001"),
         "ntime": pa.array(np.full(n, 1_700_000_000, dtype=np.uint32)), "nonce": pa.array(nonce),
         "ip": text("127.0.0.1"), "hardware": text("asic"), "coin": text("BTC"),
+        "gateway": text("gw-1"), "region": text(""),
     }
     return pa.RecordBatch.from_arrays([columns[f.name] for f in SHARE_SCHEMA], schema=SHARE_SCHEMA)
 

@@ -33,5 +33,5 @@ def test_lifespans_from_the_runtime_start_and_stop_with_the_app() -> None:
         assert events == ["start"]
         body = client.get("/api/v1/admin/health").json()
         assert set(body) == {"success", "data", "meta"}
-        assert body["meta"] == {"timestamp": "2025-03-01T12:00:20Z", "version": "0.1.0"}
+        assert body["meta"] == {"timestamp": "2025-03-01T12:00:20Z", "version": "1.0"}  # API_VERSION
     assert events == ["start", "stop"]

@@ -13,7 +13,7 @@ def test_healthy_is_200_with_the_report() -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["success"] is True
-    assert body["meta"] == {"timestamp": "2025-03-01T12:00:20Z", "version": "9.9.9"}
+    assert body["meta"] == {"timestamp": "2025-03-01T12:00:20Z", "version": "1.0"}  # API_VERSION
     assert body["data"]["ok"] is True
     assert body["data"]["consumer_lag"] == [{"topic": "shares", "lag": 7, "error": None}]
 

@@ -43,10 +43,10 @@ def test_windows_align_their_start_to_the_bucket() -> None:
 
 
 def test_total_only_when_one_algorithm() -> None:
-    one = summarise([WindowRate("sha256d", "", 2.0, 10.0, 5.0)], TEN_MINUTES)
+    one = summarise([WindowRate("sha256d", 2.0, 10.0, 5.0)], TEN_MINUTES)
     assert one.total == 5.0
     two = summarise(
-        [WindowRate("sha256d", "", 2.0, 10.0, 5.0), WindowRate("scrypt", "", 1.0, 10.0, 3.0)], DAY
+        [WindowRate("sha256d", 2.0, 10.0, 5.0), WindowRate("scrypt", 1.0, 10.0, 3.0)], DAY
     )
     assert two.total is None
     assert [a.algorithm for a in two.by_algorithm] == ["scrypt", "sha256d"]

@@ -14,6 +14,7 @@ from schemas.block import Block, decode_block, encode_block
 from schemas.share import (
     SHARE_SCHEMA,
     SHARE_SCHEMA_V1,
+    SHARE_SCHEMA_V2,
     DecodeError,
     Share,
     batch_to_shares,
@@ -70,7 +71,7 @@ def test_json_array_of_shares_is_one_batch() -> None:
         b"{not json",
         b'{"ts": 1, "algorithm": "sha256d", "miner": "m"}',  # difficulty missing
         b'{"ts": 1, "algorithm": "sha256d", "miner": "m", "difficulty": null}',
-        b'{"ts": 1, "algorithm": "sha256d", "miner": "m", "difficulty": 1, "v": 3}',
+        b'{"ts": 1, "algorithm": "sha256d", "miner": "m", "difficulty": 1, "v": 4}',
         b'{"ts": 1, "algorithm": "sha256d", "miner": "m", "difficulty": 1, "nonce": 4294967296}',
         b"\xff\xff\xff\xff\x00\x01broken arrow",
     ],
@@ -107,6 +108,22 @@ def test_v1_messages_without_coin_are_still_read() -> None:
     decoded = decode_message(sink.getvalue().to_pybytes())
     assert decoded.schema.equals(SHARE_SCHEMA) and decoded.column("coin").to_pylist() == [""]
     assert decoded.column("difficulty").to_pylist() == [2.0]
+
+
+def test_v2_messages_without_gateway_are_still_read() -> None:
+    v2 = b'{"ts": 1, "algorithm": "sha256d", "miner": "m", "difficulty": 1, "coin": "BTC", "v": 2}'
+    (share,) = batch_to_shares(decode_message(v2))
+    assert (share.coin, share.gateway, share.region) == ("BTC", "", "")
+    batch = shares_to_batch([Share(ts=5, algorithm="scrypt", miner="m", difficulty=2.0, coin="DOGE",
+                                   gateway="gw-eu", region="eu")])
+    assert batch_to_shares(decode_message(encode_arrow(batch)))[0].gateway == "gw-eu"
+    old = batch.select([f.name for f in SHARE_SCHEMA_V2]).replace_schema_metadata({b"poolstream.version": b"2"})
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, old.schema) as writer:
+        writer.write_batch(old)
+    decoded = decode_message(sink.getvalue().to_pybytes())
+    assert decoded.schema.equals(SHARE_SCHEMA)
+    assert decoded.column("coin").to_pylist() == ["DOGE"] and decoded.column("gateway").to_pylist() == [""]
 
 
 def test_arrow_with_another_schema_is_rejected() -> None:
