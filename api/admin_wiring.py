@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+from clickhouse_connect.driver.client import Client
 from litestar.di import Provide
 
 from api.deps import ApiDeps
@@ -20,7 +21,7 @@ from api.services.db import Db
 from api.services.gateway_control import GatewayControl, GatewayState
 from api.services.live_config import AUDIT_COLUMNS, ConfigHooks, Limiter, LiveConfig
 from api.services.pool import PoolService
-from api.services.query import QueryService
+from api.services.query import QueryRefused, QueryService
 from api.services.system_sampler import SystemSampler
 from sinks.client import ClickHouseSettings, connect, first_line
 
@@ -49,7 +50,7 @@ class AdminServices:
         return cls(
             config=LiveConfig(db, deps.clock, ConfigHooks(maintenance, limiter, deps.gateway)),
             backups=BackupService(deps.clickhouse, db, deps.clock, ch, ch.database),
-            query=QueryService(lambda: connect(ch) if deps.clickhouse_settings else deps.clickhouse, db, deps.clock,
+            query=QueryService(lambda: _query_client(deps), db, deps.clock,
                                max_rows=s.query_max_rows, timeout_s=s.query_timeout_s),
             sampler=SystemSampler(db), maintenance=maintenance, gateway=deps.gateway, pool=pool, deps=deps, db=db,
         )
@@ -103,3 +104,11 @@ class AdminServices:
         await self.db.insert("audit_log", [(self.deps.clock.now(), actor, f"stratum.{action}", "gateway", details, ip)],
                              AUDIT_COLUMNS)
         return state
+
+
+def _query_client(deps: ApiDeps) -> Client:
+    """A handle of its own for analysts' queries: `readonly=1` sticks to the handle that ran it, so the shared
+    one (which writes the audit log) is never used."""
+    if deps.clickhouse_settings is None:
+        raise QueryRefused("analysts' queries need the ClickHouse settings in ApiDeps (the runtime passes them)")
+    return connect(deps.clickhouse_settings)

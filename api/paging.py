@@ -20,3 +20,6 @@ def provide_paging(
     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="items per page, at most 100")] = 50,
 ) -> Paging:
     return Paging(page=page, limit=limit)
+
+#: A numeric resource id in a path (`/workers/{worker_id}`): 1 .. 2^63-1; anything else is INVALID_REQUEST.
+Id = Annotated[int, Parameter(ge=1, le=2**63 - 1, description="numeric id, from 1")]

@@ -9,6 +9,7 @@ from api.controllers import ERROR_RESPONSES
 from api.controllers.registry import AUTH_RESPONSES
 from api.dto.registry import Participant, ParticipantCreate
 from api.envelope import Envelope, Meta, Paging
+from api.paging import Id
 from api.security import Permission, requires
 from api.services.participants import ParticipantService
 from api.services.registry import Actor
@@ -35,7 +36,7 @@ class ParticipantsController(Controller):
 
     @get("/{participant_id:int}", summary="One participant with its totals", responses=RESPONSES,
          guards=[requires(Permission.READ)])
-    async def get_one(self, participant_id: int, actor: Actor, participant_service: ParticipantService,
+    async def get_one(self, participant_id: Id, actor: Actor, participant_service: ParticipantService,
                       meta: Meta) -> Envelope[Participant]:
         return Envelope(data=await participant_service.get(actor, participant_id), meta=meta)
 

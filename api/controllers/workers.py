@@ -26,6 +26,7 @@ from api.dto.registry import (
 from api.envelope import Envelope, Meta, Paging
 from api.errors import NotFound
 from api.openapi import BEARER
+from api.paging import Id
 from api.security import Permission, Principal, requires
 from api.services.commands import CommandService
 from api.services.registry import Actor
@@ -60,48 +61,48 @@ class WorkersController(Controller):
 
     @get("/{worker_id:int}", summary="One registered worker with its live figures", responses=RESPONSES,
          guards=READ)
-    async def get_one(self, worker_id: int, actor: Actor, worker_service: WorkerService,
+    async def get_one(self, worker_id: Id, actor: Actor, worker_service: WorkerService,
                       meta: Meta) -> Envelope[Worker]:
         return Envelope(data=await worker_service.get(actor, worker_id), meta=meta)
 
     @put("/{worker_id:int}", summary="Update a worker (the fields sent)", responses=RESPONSES, guards=WRITE)
-    async def replace(self, worker_id: int, data: WorkerUpdate, actor: Actor, worker_service: WorkerService,
+    async def replace(self, worker_id: Id, data: WorkerUpdate, actor: Actor, worker_service: WorkerService,
                       meta: Meta) -> Envelope[Worker]:
         return Envelope(data=await worker_service.update(actor, worker_id, data), meta=meta)
 
     @patch("/{worker_id:int}", summary="Update a worker (the fields sent)", responses=RESPONSES, guards=WRITE)
-    async def update(self, worker_id: int, data: WorkerUpdate, actor: Actor, worker_service: WorkerService,
+    async def update(self, worker_id: Id, data: WorkerUpdate, actor: Actor, worker_service: WorkerService,
                      meta: Meta) -> Envelope[Worker]:
         return Envelope(data=await worker_service.update(actor, worker_id, data), meta=meta)
 
     @delete("/{worker_id:int}", summary="Delete a worker (its token stops working)", responses=RESPONSES,
             guards=WRITE, status_code=200)
-    async def remove(self, worker_id: int, actor: Actor, worker_service: WorkerService,
+    async def remove(self, worker_id: Id, actor: Actor, worker_service: WorkerService,
                      meta: Meta) -> Envelope[Deleted]:
         return Envelope(data=await worker_service.delete(actor, worker_id), meta=meta)
 
     @post("/{worker_id:int}/commands", summary="Queue a command for the worker's rig agent", responses=RESPONSES,
           guards=WRITE)
-    async def command(self, worker_id: int, data: CommandRequest, actor: Actor, command_service: CommandService,
+    async def command(self, worker_id: Id, data: CommandRequest, actor: Actor, command_service: CommandService,
                       meta: Meta) -> Envelope[Command]:
         return Envelope(data=await command_service.queue(actor, worker_id, data), meta=meta)
 
     @get("/{worker_id:int}/commands", summary="The worker's latest commands, newest first", responses=RESPONSES,
          guards=READ)
-    async def commands(self, worker_id: int, actor: Actor, command_service: CommandService, meta: Meta,
+    async def commands(self, worker_id: Id, actor: Actor, command_service: CommandService, meta: Meta,
                        limit: Annotated[int, Parameter(ge=1, le=100)] = 50) -> Envelope[list[Command]]:
         return Envelope(data=await command_service.history(actor, worker_id, limit), meta=meta)
 
     @get("/{worker_id:int}/commands/pending", summary="Rig agent: take the commands to run (marks them delivered)",
          responses=RESPONSES, guards=AGENT, security=AGENT_SECURITY, description=AGENT_AUTH)
-    async def pending(self, worker_id: int, caller: Principal, actor: Actor, worker_service: WorkerService,
+    async def pending(self, worker_id: Id, caller: Principal, actor: Actor, worker_service: WorkerService,
                       command_service: CommandService, meta: Meta) -> Envelope[list[Command]]:
         worker = await _agent_worker(caller, actor, worker_id, worker_service)
         return Envelope(data=await command_service.pending(actor, worker), meta=meta)
 
     @post("/{worker_id:int}/commands/{command_id:int}/ack", summary="Rig agent: report a command done or failed",
           responses=RESPONSES, status_code=200, guards=AGENT, security=AGENT_SECURITY, description=AGENT_AUTH)
-    async def ack(self, worker_id: int, command_id: int, data: CommandAck, caller: Principal, actor: Actor,
+    async def ack(self, worker_id: Id, command_id: Id, data: CommandAck, caller: Principal, actor: Actor,
                   worker_service: WorkerService, command_service: CommandService, meta: Meta) -> Envelope[Command]:
         worker = await _agent_worker(caller, actor, worker_id, worker_service)
         return Envelope(data=await command_service.ack(actor, worker, command_id, data), meta=meta)

@@ -31,7 +31,7 @@ _ID_PREFIX = "opt_"
 def parse_id(text: str) -> int:
     """`opt_12` or `12` -> 12; anything else INVALID_REQUEST."""
     digits = text[len(_ID_PREFIX):] if text.startswith(_ID_PREFIX) else text
-    if not digits.isdigit() or len(digits) > 18:
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
         raise InvalidRequest("optimization id must look like opt_123", details={"id": text[:40]})
     return int(digits)
 
