@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from litestar import Controller, Response, get
 
+from api.answers import json_answer
 from api.controllers import ERROR_RESPONSES
 from api.dto.pool import AlgorithmInfo
-from api.envelope import Envelope, Meta
+from api.envelope import Envelope
 from api.services.pool import PoolService
 
 
@@ -15,5 +16,5 @@ class AlgorithmsController(Controller):
     tags = ["pool"]
 
     @get("/", summary="Algorithms the pool serves", responses=ERROR_RESPONSES)
-    async def algorithms(self, pool_service: PoolService, meta: Meta) -> Envelope[list[AlgorithmInfo]]:
-        return Envelope(data=await pool_service.algorithms(), meta=meta)
+    async def algorithms(self, pool_service: PoolService) -> Response[Envelope[list[AlgorithmInfo]]]:
+        return json_answer(await pool_service.algorithms_answer())

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from litestar import Controller, Response, get
 
+from api.answers import json_answer
 from api.controllers import ERROR_RESPONSES, NOT_FOUND_RESPONSE
 from api.dto.miners import MinerStats, Payment, WorkerStats
 from api.envelope import Envelope, Meta, Paging
@@ -16,8 +17,8 @@ class MinersController(Controller):
     tags = ["miners"]
 
     @get("/", summary="One miner", responses={**ERROR_RESPONSES, **NOT_FOUND_RESPONSE})
-    async def miner(self, address: str, miner_service: MinerService, meta: Meta) -> Envelope[MinerStats]:
-        return Envelope(data=await miner_service.miner(address), meta=meta)
+    async def miner(self, address: str, miner_service: MinerService) -> Response[Envelope[MinerStats]]:
+        return json_answer(await miner_service.miner_answer(address))
 
     @get("/workers", summary="A miner's workers (paged)", responses={**ERROR_RESPONSES, **NOT_FOUND_RESPONSE})
     async def workers(

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Generic, TypeVar
 
+from api.answers import EncodedAnswers
 from api.dto.common import ReasonCount, ShareCounts
 from api.dto.miners import MinerStats, WorkerStats
 from api.errors import NotFound
@@ -132,6 +133,7 @@ class MinerService:
         self._known = known
         self._miners: TtlCache[MinerStats] = TtlCache(cache_ttl_s)
         self._workers: TtlCache[list[WorkerStats]] = TtlCache(cache_ttl_s)
+        self._answers = EncodedAnswers()
         self._registry = False  # the `workers` registry table exists (once seen, it stays)
 
     async def miner(self, address: str) -> MinerStats:
@@ -141,6 +143,11 @@ class MinerService:
             found = await self.read_miner(miner)
             self._miners.put(miner, found)
         return found
+
+    async def miner_answer(self, address: str) -> bytes:
+        """The encoded `/miners/{address}` envelope (encoded once per snapshot or cache entry)."""
+        found = await self.miner(address)
+        return self._answers.get(found.address, found, lambda: found, found.updated_at)
 
     async def read_miner(self, miner: str) -> MinerStats:
         """One miner read from ClickHouse with the sort key (no snapshot, no cache)."""

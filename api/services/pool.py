@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from api.answers import EncodedAnswers
 from api.dto.blocks import HardwareReport
 from api.dto.common import SEED_NAMES, ShareCounts
 from api.dto.miners import MinerStats
@@ -69,9 +70,19 @@ class PoolService:
         self._federation = federation
         self._blocks = BlockService(db)
         self.snapshot: Snapshot[PoolView] = Snapshot(self.compute, interval_s)
+        self._answers = EncodedAnswers(max_entries=16)
 
     async def stats(self) -> PoolStats:
         return (await self.snapshot.current()).stats
+
+    async def stats_answer(self) -> bytes:
+        """The encoded `/stats` envelope of the current snapshot (encoded once per snapshot)."""
+        view = await self.snapshot.current()
+        return self._answers.get("stats", view, lambda: view.stats, view.taken_at)
+
+    async def algorithms_answer(self) -> bytes:
+        view = await self.snapshot.current()
+        return self._answers.get("algorithms", view, lambda: view.algorithms, view.taken_at)
 
     async def algorithms(self) -> list[AlgorithmInfo]:
         return (await self.snapshot.current()).algorithms

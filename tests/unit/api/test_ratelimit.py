@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from limits.storage import storage_from_string
 
 from api.ratelimit import RateLimiter, open_storage
 from api.security import ANONYMOUS, Permission, Principal, Tier
@@ -18,8 +19,10 @@ def user(name: str, tier: Tier = Tier.AUTHENTICATED) -> Principal:
     return Principal(subject=name, permissions=frozenset({Permission.READ}), tier=tier, method="api_key")
 
 
-def test_each_caller_has_its_own_window_anonymous_ones_per_ip() -> None:
-    limiter = RateLimiter(LIMITS)
+@pytest.mark.parametrize("store", ["local", "limits"])
+def test_each_caller_has_its_own_window_anonymous_ones_per_ip(store: str) -> None:
+    # the in-process counters (memory://) and a `limits` store (what redis:// uses) decide the same
+    limiter = RateLimiter(LIMITS, None if store == "local" else storage_from_string("async+memory://"))
 
     async def go() -> list[Any]:
         return [await limiter.check(who, ip) for who, ip in [
@@ -34,7 +37,7 @@ def test_each_caller_has_its_own_window_anonymous_ones_per_ip() -> None:
 
 
 def test_a_failing_store_lets_requests_through() -> None:
-    limiter = RateLimiter(LIMITS)
+    limiter = RateLimiter(LIMITS, storage_from_string("async+memory://"))
 
     class Broken:
         async def incr(self, *_: Any) -> int:
@@ -47,4 +50,13 @@ def test_a_failing_store_lets_requests_through() -> None:
 def test_storage_uri_errors_name_the_setting() -> None:
     with pytest.raises(SettingsError, match="API_RATE_LIMIT_STORAGE"):
         open_storage("nosuch://x")
-    assert open_storage("memory://") is not None
+    assert open_storage("memory://") is None  # the in-process counters
+
+
+def test_local_windows_turn_with_the_clock_minute() -> None:
+    from api.ratelimit import _LocalWindows
+
+    windows = _LocalWindows()
+    assert windows.hit("a", 119.0) == (1, 120.0) and windows.hit("a", 119.9) == (2, 120.0)
+    assert windows.hit("a", 120.0) == (1, 180.0)  # a new minute: counted from zero, old keys dropped
+    assert windows.hit("b", 150.0) == (1, 180.0)
