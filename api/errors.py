@@ -12,10 +12,11 @@ import logging
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 
 from api.envelope import ErrorBody, ErrorCode, ErrorEnvelope
 from api.security_events import EVENTS
+from api.typed_paths import mistyped
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,9 @@ def error_for(exc: Exception, path: str = "") -> tuple[int, ErrorBody]:
     """The HTTP status and error body for any exception (the single domain-error -> HTTP mapping)."""
     if isinstance(exc, ApiError):
         return exc.status_code, ErrorBody(code=exc.code, message=exc.message, details=exc.details)
+    if isinstance(exc, NotFoundException) and (wrong := mistyped(path)):
+        return 400, ErrorBody(code=ErrorCode.INVALID_REQUEST, message=f"{', '.join(wrong)} must be an integer",
+                              details={"path": path, "parameters": wrong})
     if isinstance(exc, HTTPException) and exc.status_code < 500:
         status = exc.status_code
         code = _CODE_BY_STATUS.get(status, ErrorCode.INVALID_REQUEST)  # 405, 413, 415, ...: a bad request

@@ -41,6 +41,7 @@ from api.services.federation import FederationService
 from api.services.miners import MinerService
 from api.services.pool import PoolService
 from api.services.workers import stratum_endpoints
+from api.typed_paths import learn as learn_typed_paths
 from api.ws.wiring import build_live
 
 BASE_PATH = "/api/v1"
@@ -133,4 +134,5 @@ class ApiPlugin(InitPluginProtocol):
         app_config.on_startup.append(security.bootstrap_admin)
         app_config.openapi_config = openapi_config(deps.settings.version)
         app_config.on_startup.append(mark_security)
+        app_config.on_startup.append(learn_typed_paths)
         return app_config
