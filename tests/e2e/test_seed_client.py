@@ -5,6 +5,7 @@ subscribe on the WebSocket. Field names and JSON types are the seed's; nothing p
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.e2e.harness import JsonProducer, System
+from tests.e2e.harness import POOLSTREAM, JsonProducer, System
 
 pytestmark = pytest.mark.e2e
 
@@ -113,6 +114,15 @@ def test_a_seed_001_client_works_unchanged(system: System) -> None:
     assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "UNAUTHORIZED"
     bad = api.get("/miners/not-an-address")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "INVALID_REQUEST"
+    # An analyst's SQL while `poolstream run` holds the chDB directory: through the API, with the key.
+    done = subprocess.run([POOLSTREAM, "sql", f"SELECT count() AS n FROM shares WHERE miner = '{MINER}'",
+                           "--format", "json", "--api-key", issued["api_key"]],
+                          cwd=system.workdir, env=system.env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert int(json.loads(done.stdout)["rows"][0][0]) >= miner["shares"]["accepted"]
+    refused = subprocess.run([POOLSTREAM, "sql", "DROP TABLE shares", "--api-key", issued["api_key"]],
+                             cwd=system.workdir, env=system.env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
     limited = api.get("/stats")
     assert limited.headers["X-RateLimit-Tier"] == "authenticated"
     assert int(limited.headers["X-RateLimit-Limit"]) == 1000
