@@ -17,10 +17,13 @@ from api.controllers.auth import AuthController
 from api.controllers.blocks import BlocksController
 from api.controllers.control import ControlController
 from api.controllers.federation import FederationController
+from api.controllers.ledger import LedgerController
 from api.controllers.miners import MinersController
 from api.controllers.monitoring import HardwareController
 from api.controllers.optimization import OptimizationController
 from api.controllers.participants import ParticipantsController
+from api.controllers.payouts_export import PayoutsExportController
+from api.controllers.prices import PricesController
 from api.controllers.registry import RegistryServices
 from api.controllers.security import SecurityController
 from api.controllers.stats import StatsController
@@ -35,11 +38,14 @@ from api.metrics import MetricsMiddleware, metrics
 from api.openapi import mark_security, openapi_config
 from api.paging import provide_paging
 from api.security import Principal, principal_of
+from api.services.balances import BalanceService
 from api.services.blocks import BlockService
 from api.services.db import Db
 from api.services.federation import FederationService
 from api.services.miners import MinerService
 from api.services.pool import PoolService
+from api.services.prices import PriceService
+from api.services.tax_report import TaxReportService
 from api.services.workers import stratum_endpoints
 from api.typed_paths import learn as learn_typed_paths
 from api.ws.wiring import build_live
@@ -60,8 +66,12 @@ class ApiPlugin(InitPluginProtocol):
         federation_service = FederationService(db, deps.clock, deps.settings.node_id)
         pool_service = PoolService(db, deps.clock, deps.settings.stratum_ports,
                                    deps.federation or federation_service, interval)
-        miner_service = MinerService(db, deps.clock, known=pool_service.active_miners, cache_ttl_s=interval)
+        balance_service = BalanceService(db, deps.clock)
+        miner_service = MinerService(db, deps.clock, known=pool_service.active_miners, cache_ttl_s=interval,
+                                     balances=balance_service.balances)
         block_service = BlockService(db)
+        price_service = PriceService(deps.clickhouse, deps.clock)
+        tax_report_service = TaxReportService(deps.clickhouse)
         security = build_security(deps, db)
         admin = AdminServices.build(deps, db, security.limiter, pool_service)
         registry = RegistryServices.build(db, deps.clock, stratum_endpoints(deps.settings))
@@ -102,7 +112,8 @@ class ApiPlugin(InitPluginProtocol):
                                     HardwareController, FederationController, AdminController,
                                     AuthController, UsersController, SecurityController,
                                     ParticipantsController, WorkersController, OptimizationController,
-                                    SystemMetricsController, ControlController],
+                                    SystemMetricsController, ControlController, LedgerController,
+                                    PricesController, PayoutsExportController],
                 ),
                 metrics,
                 live,
@@ -117,7 +128,10 @@ class ApiPlugin(InitPluginProtocol):
                 "pool_service": Provide(pools, sync_to_thread=False),
                 "miner_service": Provide(miners, sync_to_thread=False),
                 "block_service": Provide(blocks, sync_to_thread=False),
+                "balance_service": Provide(lambda: balance_service, sync_to_thread=False),
                 "federation_service": Provide(federation, sync_to_thread=False),
+                "price_service": Provide(lambda: price_service, sync_to_thread=False),
+                "tax_report_service": Provide(lambda: tax_report_service, sync_to_thread=False),
                 **security.dependencies(),
                 **admin.dependencies(),
                 **registry.dependencies(),

@@ -1,4 +1,4 @@
-"""`python -m bench [pipeline|pow|stratum|abuse|api|all] [--seconds N] ...`: run the benches and print a summary.
+"""`python -m bench [pipeline|pow|stratum|abuse|api|rewards|all] [--seconds N] ...`: run the benches and print a summary.
 
 Progress goes to stderr; the figures and a final Markdown summary (with the machine it ran on) go to stdout.
 The default (`all`, `make bench`) takes about four minutes on the 2-core development machine.
@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from bench import pipeline
 
-PARTS = ("pipeline", "pow", "stratum", "abuse", "api", "all")
+PARTS = ("pipeline", "pow", "stratum", "abuse", "api", "rewards", "all")
 
 
 def machine() -> dict[str, str]:
@@ -80,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stratum_figures: dict[str, float] = {}
     abuse_figures: dict[str, float] = {}
     api_figures: dict[str, float] = {}
+    rewards_figures: dict[str, float] = {}
     host = machine()
     print(f"machine: {host['cores']} cores, {host['cpu']}, {host['ram']} RAM, Python {host['python']}, {host['os']}")
     sys.stdout.flush()
@@ -117,6 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bench: API reads with {args.shares:,} shares stored", file=sys.stderr, flush=True)
         api_figures = api.run(args.shares, args.seconds if args.seconds is not None else 10.0)
         sys.stdout.flush()
+    if args.part in ("rewards", "all"):
+        from bench import rewards
+
+        print("bench: reward splits", file=sys.stderr, flush=True)
+        rewards_figures = rewards.run()
+        sys.stdout.flush()
 
     print()
     print("## Benchmark summary")
@@ -150,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"| stratum {name} | {value:,.1f} |")
     for name, value in api_figures.items():
         print(f"| api {name} | {value:,.2f} |")
+    for name, value in rewards_figures.items():
+        print(f"| rewards {name} | {value:,.1f} |")
     return 0 if all(r.exact for r in results) else 1
 
 

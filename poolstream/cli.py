@@ -14,6 +14,8 @@ from pathlib import Path
 
 from poolstream.broker import BrokerError
 from poolstream.cli_backup import add_backup_parsers
+from poolstream.cli_export import add_export_parser
+from poolstream.cli_prices import add_prices_parser
 from poolstream.cli_sql import add_sql_parser
 from poolstream.cli_users import add_users_parser
 from poolstream.settings import Settings, load
@@ -107,7 +109,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
     from schemas.clock import SystemClock
     from sources.simulate.options import SimulateOptions
     from sources.simulate.report import format_report
-    from sources.simulate.run import print_progress, simulate
+    from sources.simulate.run import ProgressLine, simulate
 
     try:
         options = SimulateOptions(
@@ -115,7 +117,8 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
             algorithms=tuple(args.algorithm or ("sha256d",)), seed=args.seed,
             invalid_fraction=args.invalid_fraction, duplicate_fraction=args.duplicate_fraction,
             stale_fraction=args.stale_fraction, shares_per_message=args.shares_per_message, realtime=args.realtime,
-            partitions=settings.kafka.partitions,
+            partitions=settings.kafka.partitions, network_difficulty=args.network_difficulty,
+            orphan_rate=args.orphan_rate, chain_block_time_s=args.chain_block_time,
         )
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
@@ -129,7 +132,9 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
         raise SettingsError(f"no Kafka broker at {bootstrap}: start `make run` first, or set KAFKA_BOOTSTRAP")
     ensure_topics(bootstrap, settings.topics.all(), partitions=settings.kafka.partitions)
     publisher = Publisher(settings.publisher(bootstrap))
-    report = simulate(options, publisher, settings.topics, SystemClock(), progress=print_progress())
+    line = ProgressLine()
+    report = simulate(options, publisher, settings.topics, SystemClock(), progress=line,
+                      chain_path=Path(settings.chain.simulated_file), on_block=line.block_found)
     print(format_report(report))
     if args.report:
         Path(args.report).write_text(report.to_json(indent=2))
@@ -188,6 +193,8 @@ def parser() -> argparse.ArgumentParser:
     add_users_parser(sub)
     add_sql_parser(sub)
     add_backup_parsers(sub)
+    add_prices_parser(sub)
+    add_export_parser(sub)
     sim = sub.add_parser("simulate", help="produce a simulated fleet's shares to a running system")
     sim.add_argument("--miners", type=int, default=10)
     sim.add_argument("--workers", type=int, default=4, help="workers per miner")
@@ -201,6 +208,11 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--shares-per-message", type=int, default=5000)
     sim.add_argument("--realtime", action="store_true", help="pace shares on the wall clock")
     sim.add_argument("--report", help="write the simulation report (JSON) to this file")
+    sim.add_argument("--network-difficulty", type=float, default=0.0,
+                     help="blocks: a share of difficulty d is a block with probability d/D (0: realistic D, no blocks)")
+    sim.add_argument("--orphan-rate", type=float, default=0.0, help="fraction of found blocks the simulated chain orphans")
+    sim.add_argument("--chain-block-time", type=float, default=1.0,
+                     help="seconds per simulated chain block (how fast found blocks mature)")
     sim.set_defaults(func=cmd_simulate)
     return p
 

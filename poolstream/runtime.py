@@ -39,6 +39,8 @@ from bus.admin import ensure_topics
 from bus.broker_stats import BrokerStats
 from bus.publisher import Publisher
 from jobs.consumer_lag import ConsumerLagJob
+from jobs.credits import CreditsJob, lag_is_zero
+from jobs.maturity import MaturityJob
 from jobs.scheduler import IntervalJob, create_scheduler, schedule
 from poolstream import broker_service
 from poolstream.settings import Settings
@@ -51,6 +53,7 @@ from sinks.client import connect, first_line, redact
 from sinks.migrate import migrate
 from sinks.shares import ShareWriter
 from sinks.telemetry import TelemetryWriter
+from sources.chain.select import chain_status
 from streams.app import create_faust_app
 from streams.blocks import attach_blocks
 from streams.shares import ShareIngest, attach
@@ -312,11 +315,18 @@ def build_app(settings: Settings, bootstrap: str, client: Client, *, agents: boo
     if scheduler:
         lag = ConsumerLagJob(bootstrap, settings.streams.app_id,
                              [settings.topics.shares, settings.topics.blocks, settings.topics.telemetry])
-        jobs: list[IntervalJob] = [lag]
+        credits = CreditsJob(client, settings.topics.shares, window_factor=settings.coins.window_factor,
+                             coins=settings.coins.coin, shares_caught_up=lag_is_zero(
+                                 bootstrap, settings.streams.app_id, settings.topics.shares))
+        jobs: list[IntervalJob] = [lag, credits]
         if settings.embedded_broker:
             jobs.append(broker_service.BrokerWatch(
                 Path(settings.kafka.embedded_dir), settings.kafka.embedded_port,
                 lambda where: ensure_topics(where, settings.topics.all(), partitions=settings.kafka.partitions)))
+        chain = chain_status(settings.chain, SystemClock(), node_url=settings.stratum.node_url,
+                             node_user=settings.stratum.node_user, node_password=settings.stratum.node_password)
+        if chain is not None:
+            jobs.append(MaturityJob(client, chain, SystemClock(), interval_s=settings.chain.maturity_interval_s))
         lifespans.append(scheduler_lifespan(jobs))
     gateways: list[Any] = []
     control = GatewayControl(settings.stratum.vardiff_target_s) if stratum else None

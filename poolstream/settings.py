@@ -22,9 +22,11 @@ from api.settings import ApiSettings
 from bus.publisher import PublisherSettings
 from bus.settings import KafkaSettings
 from schemas.algorithms import Algorithm
+from schemas.coins import CoinSettings, parse_fee_bps, parse_scheme, units_parser
 from schemas.config import VERSION, SettingsError
 from schemas.topics import TopicNames
 from sinks.client import ClickHouseSettings
+from sources.chain.status import ChainSettings
 from sources.stratum.settings import PortSettings, StratumSettings, default_ports
 from streams.settings import StreamSettings
 
@@ -223,6 +225,22 @@ VARIABLES: tuple[Variable, ...] = (
     _var("STRATUM_BAN_INVALID_PERCENT", _positive, "stratum.ban_invalid_percent"),
     _var("STRATUM_BAN_TIME_S", _float, "stratum.ban_time_s", help="0 disables bans"),
     _var("LOG_LEVEL", _log_level, "run.log_level"),
+    _var("PPLNS_WINDOW_FACTOR", _positive, "coins.window_factor", help="PPLNS window X, in network difficulties"),
+    _var("COIN_BTC_FEE_BPS", parse_fee_bps, "coins.btc_fee_bps", help="pool fee, basis points (100 = 1 %)"),
+    _var("COIN_BTC_SCHEME", parse_scheme, "coins.btc_scheme", help="pplns, pps, fpps, prop or solo"),
+    _var("COIN_BTC_PAYOUT_MINIMUM", units_parser("BTC"), "coins.btc_payout_minimum", help="decimal BTC"),
+    _var("COIN_BTC_MATURITY", _at_least(1), "coins.btc_maturity", help="confirmations"),
+    _var("COIN_LTC_FEE_BPS", parse_fee_bps, "coins.ltc_fee_bps", help="pool fee, basis points (100 = 1 %)"),
+    _var("COIN_LTC_SCHEME", parse_scheme, "coins.ltc_scheme", help="pplns, pps, fpps, prop or solo"),
+    _var("COIN_LTC_PAYOUT_MINIMUM", units_parser("LTC"), "coins.ltc_payout_minimum", help="decimal LTC"),
+    _var("COIN_LTC_MATURITY", _at_least(1), "coins.ltc_maturity", help="confirmations"),
+    _var("COIN_DOGE_FEE_BPS", parse_fee_bps, "coins.doge_fee_bps", help="pool fee, basis points (100 = 1 %)"),
+    _var("COIN_DOGE_SCHEME", parse_scheme, "coins.doge_scheme", help="pplns, pps, fpps, prop or solo"),
+    _var("COIN_DOGE_PAYOUT_MINIMUM", units_parser("DOGE"), "coins.doge_payout_minimum", help="decimal DOGE"),
+    _var("COIN_DOGE_MATURITY", _at_least(1), "coins.doge_maturity", help="confirmations"),
+    _var("CHAIN_SOURCE", _text, "chain.source", help="maturity job: simulated (file of `poolstream simulate`), rpc (STRATUM_NODE_URL), none"),
+    _var("CHAIN_SIMULATED_FILE", _not_empty, "chain.simulated_file"),
+    _var("MATURITY_INTERVAL_S", _positive, "chain.maturity_interval_s"),
 )
 
 _GROUPS: dict[str, type[Any]] = {
@@ -232,6 +250,8 @@ _GROUPS: dict[str, type[Any]] = {
     "stream": StreamSettings,
     "stratum": StratumSettings,
     "run": RunSettings,
+    "coins": CoinSettings,
+    "chain": ChainSettings,
 }
 
 
@@ -246,6 +266,8 @@ class Settings:
     stratum: StratumSettings
     run: RunSettings
     topics: TopicNames
+    coins: CoinSettings = CoinSettings()
+    chain: ChainSettings = ChainSettings()
 
     @property
     def embedded_broker(self) -> bool:
@@ -326,4 +348,5 @@ def load(environ: Mapping[str, str] | None = None, /, **overrides: object) -> Se
     return Settings(
         kafka=built["kafka"], clickhouse=built["clickhouse"], api=built["api"], streams=built["stream"],
         stratum=built["stratum"], run=built["run"], topics=TopicNames(prefix=built["kafka"].topic_prefix),
+        coins=built["coins"], chain=built["chain"],
     )

@@ -1,4 +1,5 @@
-"""GET /api/v1/blocks: the blocks the pool found, newest first (seed 001 "Get Recent Blocks")."""
+"""GET /api/v1/blocks: the blocks the pool found, newest first (seed 001 "Get Recent Blocks"), filtered by
+currency and current status, paged, with each block's confirmations and effort."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from litestar.params import Parameter
 
 from api.controllers import ERROR_RESPONSES
 from api.dto.blocks import BlockInfo
-from api.envelope import Envelope, Meta
+from api.envelope import Envelope, Meta, Paging
 from api.services.blocks import BlockService
 
 
@@ -22,7 +23,10 @@ class BlocksController(Controller):
         self,
         block_service: BlockService,
         meta: Meta,
+        paging: Paging,
         currency: Annotated[str | None, Parameter(description="coin, e.g. BTC", max_length=16)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=100, description="blocks, at most 100")] = 50,
+        status: Annotated[str | None, Parameter(description="found (= pending), confirmed or orphaned",
+                                                max_length=16)] = None,
     ) -> Envelope[list[BlockInfo]]:
-        return Envelope(data=await block_service.recent(currency=currency, limit=limit), meta=meta)
+        items, total = await block_service.page(currency=currency, status=status, paging=paging)
+        return Envelope(data=items, meta=meta.paged(paging, total))

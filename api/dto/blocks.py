@@ -15,13 +15,16 @@ class BlockInfo(msgspec.Struct, frozen=True, kw_only=True):
     reward: float  # coin units, as the seed shows; exact in `reward_base_units` and `reward_str`
     found_by: str  # the miner's address
     found_at: dt.datetime
-    confirmations: int  # 0 until the maturity job (issue 9) counts them
+    confirmations: int  # at the maturity job's last check (0 until it checked)
     status: str  # found (pending), confirmed or orphaned
     # -- poolstream extras
     reward_base_units: int  # satoshi, litoshi, koinu: the exact amount
     reward_str: str  # the exact amount in coin units as a decimal string
     algorithm: str  # seed name
     worker: str
+    #: Σ accepted share difficulty of the algorithm since the previous block / network difficulty (1.0 = the
+    #: expected work); null in lists that do not compute it or without a network difficulty
+    effort: float | None = None
 
 
 class HardwareClassStats(msgspec.Struct, frozen=True, kw_only=True):

@@ -18,8 +18,8 @@ class MinerStats(msgspec.Struct, frozen=True, kw_only=True):
     hashrate_24h: float  # H/s over the last 24 h, summed over algorithms
     workers: int  # workers with accepted work in the last 10 minutes
     shares: ShareCounts  # over the last 24 h
-    balance: float  # coin units; 0 until the ledger (issue 9) exists
-    paid: float  # coin units; 0 until the ledger (issue 9) exists
+    balance: float  # coin units (display only): the mature balance, `balance_base_units` exact
+    paid: float  # coin units (display only): Σ payouts, `paid_base_units` exact
     last_share: dt.datetime
     # -- poolstream extras
     workers_24h: int  # workers with a share (any status) in the last 24 h
@@ -27,6 +27,14 @@ class MinerStats(msgspec.Struct, frozen=True, kw_only=True):
     hashrate_24h_detail: WindowHashrate
     rejects_24h: list[ReasonCount]
     updated_at: dt.datetime  # when these figures were computed
+    # -- the ledger (issue 9): integers in the coin's base unit, decimal strings beside them
+    currency: str = ""  # the coin of the balance ("" before the miner's first credit)
+    balance_base_units: int = 0  # mature: credits of confirmed blocks + adjustments - payouts
+    balance_str: str = "0"
+    pending_base_units: int = 0  # credits of blocks not yet confirmed
+    pending_str: str = "0"
+    paid_base_units: int = 0
+    paid_str: str = "0"
 
 
 class WorkerStats(msgspec.Struct, frozen=True, kw_only=True):

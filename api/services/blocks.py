@@ -14,6 +14,7 @@ from decimal import Decimal
 from api.dto.blocks import BlockInfo
 from api.dto.common import seed_name
 from api.dto.pool import LastBlock
+from api.envelope import Paging
 from api.errors import InvalidRequest
 from api.services.db import Db
 from api.services.windows import from_ms
@@ -25,9 +26,17 @@ _CURRENCY = re.compile(r"[A-Za-z0-9]{1,16}")
 _LATEST = (
     "SELECT hash, argMax(height, updated_at), argMax(coin, updated_at), argMax(reward, updated_at), "
     "argMax(miner, updated_at), argMax(worker, updated_at), argMax(algorithm, updated_at), "
-    "toUnixTimestamp64Milli(min(ts)) AS found_ms, argMax(status, updated_at) AS state "
-    "FROM blocks {where} GROUP BY hash {having} ORDER BY found_ms DESC, hash LIMIT {{limit:UInt32}}"
+    "toUnixTimestamp64Milli(min(ts)) AS found_ms, argMax(status, updated_at) AS state, "
+    "argMax(confirmations, updated_at), argMax(network_difficulty, updated_at) "
+    "FROM blocks {where} GROUP BY hash {having} ORDER BY found_ms DESC, hash "
+    "LIMIT {{limit:UInt32}} OFFSET {{offset:UInt64}}"
 )
+_COUNT = "SELECT count() FROM (SELECT argMax(status, updated_at) AS state FROM blocks {where} GROUP BY hash {having})"
+#: Every block's (algorithm, found time): the previous block of a block's algorithm starts its effort round.
+_ROUNDS = ("SELECT argMax(algorithm, updated_at) AS a, toUnixTimestamp64Milli(min(ts)) AS t FROM blocks "
+           "GROUP BY hash HAVING has({algorithms:Array(String)}, a)")
+#: Block statuses the `status` filter takes; `pending` is a block found and not yet confirmed or orphaned.
+STATUSES = {"found": "found", "pending": "found", "confirmed": "confirmed", "orphaned": "orphaned"}
 _FOUND = "SELECT count() FROM (SELECT argMax(status, updated_at) AS state FROM blocks GROUP BY hash) WHERE state != 'orphaned'"
 
 
@@ -45,27 +54,75 @@ def require_currency(currency: str | None) -> str | None:
     return currency.upper()
 
 
+def require_status(status: str | None) -> str | None:
+    if status is None or status == "":
+        return None
+    if status.lower() not in STATUSES:
+        raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}", details={"status": status[:40]})
+    return STATUSES[status.lower()]
+
+
+def _effort_sql(count: int) -> str:
+    """One scan of the accepted shares summing each block's round: (previous block of its algorithm, block]."""
+    sums = ", ".join(f"sumIf(difficulty, algorithm = {{a{i}:String}} AND ts > fromUnixTimestamp64Milli({{lo{i}:Int64}}) "
+                     f"AND ts <= fromUnixTimestamp64Milli({{hi{i}:Int64}}))" for i in range(count))
+    return (f"SELECT {sums} FROM shares WHERE status = 'accepted' "
+            "AND ts > fromUnixTimestamp64Milli({lo:Int64}) AND ts <= fromUnixTimestamp64Milli({hi:Int64})")
+
+
 class BlockService:
     def __init__(self, db: Db) -> None:
         self._db = db
 
     async def recent(self, *, currency: str | None = None, limit: int = 50, found_only: bool = False) -> list[BlockInfo]:
         """The newest `limit` blocks (of `currency`), newest first; `found_only` leaves orphaned ones out."""
-        coin = require_currency(currency)
-        sql = _LATEST.format(
-            where="WHERE coin = {coin:String}" if coin else "",
-            having="HAVING state != 'orphaned'" if found_only else "",
-        )
-        params: dict[str, object] = {"limit": limit, **({"coin": coin} if coin else {})}
+        having = "HAVING state != 'orphaned'" if found_only else ""
+        return await self._read(require_currency(currency), having, {}, limit, 0, effort=False)
+
+    async def page(self, *, currency: str | None = None, status: str | None = None,
+                   paging: Paging | None = None) -> tuple[list[BlockInfo], int]:
+        """One page of blocks (of `currency`, in current `status`), newest first, with their effort; and the
+        number of such blocks."""
+        coin, state, paging = require_currency(currency), require_status(status), paging or Paging()
+        having = "HAVING state = {state:String}" if state else ""
+        params: dict[str, object] = {"state": state} if state else {}
+        where = "WHERE coin = {coin:String}" if coin else ""
+        total = await self._db.rows(_COUNT.format(where=where, having=having), {**params, **({"coin": coin} if coin else {})})
+        items = await self._read(coin, having, params, paging.limit, paging.offset, effort=True)
+        return items, int(total[0][0])
+
+    async def _read(self, coin: str | None, having: str, params: dict[str, object], limit: int, offset: int, *,
+                    effort: bool) -> list[BlockInfo]:
+        sql = _LATEST.format(where="WHERE coin = {coin:String}" if coin else "", having=having)
+        params = {**params, "limit": limit, "offset": offset, **({"coin": coin} if coin else {})}
+        rows = await self._db.rows(sql, params)
+        efforts = await self._efforts([(str(r[6]), int(r[7]), float(r[10])) for r in rows]) if effort and rows else {}
         out = []
-        for hash_, height, coin_, reward, miner, worker, algorithm, found_ms, state in await self._db.rows(sql, params):
+        for k, (hash_, height, coin_, reward, miner, worker, algorithm, found_ms, state, confirmations, _nd) in enumerate(rows):
             amount, exact = coin_amount(int(reward), str(coin_))
             out.append(BlockInfo(
                 height=int(height), hash=str(hash_), currency=str(coin_), reward=amount, found_by=str(miner),
-                found_at=from_ms(int(found_ms)), confirmations=0, status=str(state), reward_base_units=int(reward),
-                reward_str=exact, algorithm=seed_name(str(algorithm)), worker=str(worker),
+                found_at=from_ms(int(found_ms)), confirmations=int(confirmations), status=str(state),
+                reward_base_units=int(reward), reward_str=exact, algorithm=seed_name(str(algorithm)), worker=str(worker),
+                effort=efforts.get(k),
             ))
         return out
+
+    async def _efforts(self, blocks: list[tuple[str, int, float]]) -> dict[int, float]:
+        """Block index -> Σ accepted share difficulty of its algorithm since the previous block / its network
+        difficulty (1.0 = exactly the expected work; a block without a network difficulty has none)."""
+        algorithms = sorted({a for a, _, _ in blocks})
+        found: dict[str, list[int]] = {a: [] for a in algorithms}
+        for a, t in await self._db.rows(_ROUNDS, {"algorithms": algorithms}):
+            found[str(a)].append(int(t))
+        params: dict[str, object] = {}
+        lows = []
+        for i, (a, t, _) in enumerate(blocks):
+            lows.append(max((x for x in found[a] if x < t), default=0))
+            params |= {f"a{i}": a, f"lo{i}": lows[-1], f"hi{i}": t}
+        params |= {"lo": min(lows), "hi": max(t for _, t, _ in blocks)}
+        sums = (await self._db.rows(_effort_sql(len(blocks)), params))[0]
+        return {i: round(float(sums[i]) / nd, 6) for i, (_, _, nd) in enumerate(blocks) if nd > 0}
 
     async def summary(self) -> tuple[int, LastBlock | None]:
         """Blocks found and not orphaned, and the newest of them."""

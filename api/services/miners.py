@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from decimal import Decimal
 from typing import Generic, TypeVar
+
+import msgspec
 
 from api.answers import EncodedAnswers
 from api.dto.common import ReasonCount, ShareCounts
 from api.dto.miners import MinerStats, WorkerStats
 from api.errors import NotFound
+from api.services.balances import Balance
 from api.services.db import Db
 from api.services.hashrate import BucketRow, group, rates, summarise, summed, window_rows
 from api.services.windows import BUCKETS, DAY, TEN_MINUTES, from_ms, to_ms
@@ -124,10 +128,23 @@ def _all_miners(now_ms: int, rows_10m: list[BucketRow], rows_24h: list[BucketRow
     }
 
 
+def with_balance(stats: MinerStats, balances: list[Balance]) -> MinerStats:
+    """`stats` with the ledger's figures of its coin (an address belongs to one coin: the first one found)."""
+    if not balances:
+        return stats
+    b = balances[0]
+    return msgspec.structs.replace(
+        stats, balance=float(Decimal(b.mature_str)), paid=float(Decimal(b.paid_str)), currency=b.coin,
+        balance_base_units=b.mature_base_units, balance_str=b.mature_str, pending_base_units=b.pending_base_units,
+        pending_str=b.pending_str, paid_base_units=b.paid_base_units, paid_str=b.paid_str)
+
+
 class MinerService:
     def __init__(
-        self, db: Db, clock: Clock, *, known: Callable[[], Mapping[str, MinerStats]] = dict, cache_ttl_s: float = 2.0
+        self, db: Db, clock: Clock, *, known: Callable[[], Mapping[str, MinerStats]] = dict, cache_ttl_s: float = 2.0,
+        balances: Callable[[str], Awaitable[list[Balance]]] | None = None,
     ) -> None:
+        self._balances = balances  # the ledger's balances of an address (api.services.balances)
         self._db = db
         self._clock = clock
         self._known = known
@@ -142,6 +159,8 @@ class MinerService:
         if found is None:
             found = await self.read_miner(miner)
             self._miners.put(miner, found)
+        if self._balances is not None:
+            found = with_balance(found, await self._balances(miner))
         return found
 
     async def miner_answer(self, address: str) -> bytes:

@@ -133,7 +133,7 @@ def build_fleet(options: SimulateOptions, rng: np.random.Generator) -> Fleet:
     factors = np.array([HASHRATE_FACTOR[a] for a in algorithms])[worker_algorithm]
     difficulty = vardiff(hashrate, factors, options.target_share_interval_s)
     ips = [f"10.{(k >> 16) & 255}.{(k >> 8) & 255}.{k & 255}" for k in range(size)]
-    network = np.array([PROFILES[a].network_difficulty(a) for a in algorithms])
+    network = np.array([options.network_difficulty or PROFILES[a].network_difficulty(a) for a in algorithms])
     return Fleet(
         algorithms=algorithms,
         addresses=addresses,

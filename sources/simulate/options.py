@@ -42,6 +42,13 @@ class SimulateOptions:
     #: Realtime only: a slice's Arrow shares go out as one message per partition group (miners grouped by the
     #: partition their address hashes to, like the Stratum gateway), not one message per miner.
     partitions: int = 4
+    #: Blocks: the network difficulty D (share-difficulty units) of every algorithm; a valid share is a block
+    #: with probability d/D. 0: each algorithm's realistic D (`fleet.PROFILES`: blocks practically never).
+    network_difficulty: float = 0.0
+    #: Fraction of the found blocks the simulated chain orphans.
+    orphan_rate: float = 0.0
+    #: Seconds per block of the simulated chain (how fast found blocks gain confirmations).
+    chain_block_time_s: float = 1.0
 
     def __post_init__(self) -> None:
         def bad(flag: str, why: str) -> ValueError:
@@ -86,6 +93,12 @@ class SimulateOptions:
             raise bad("target-share-interval", f"must be > 0, got {self.target_share_interval_s}")
         if not (math.isfinite(self.realtime_tick_s) and self.realtime_tick_s > 0):
             raise bad("realtime-tick", f"must be > 0, got {self.realtime_tick_s}")
+        if not (math.isfinite(self.network_difficulty) and self.network_difficulty >= 0):
+            raise bad("network-difficulty", f"must be a positive number (0: realistic), got {self.network_difficulty}")
+        if not (0.0 <= self.orphan_rate <= 1.0):
+            raise bad("orphan-rate", f"must be in [0, 1], got {self.orphan_rate}")
+        if not (math.isfinite(self.chain_block_time_s) and self.chain_block_time_s >= 0.001):
+            raise bad("chain-block-time", f"must be >= 0.001 s, got {self.chain_block_time_s}")
         if not self.address_hrp.isalnum() or self.address_hrp != self.address_hrp.lower():
             raise bad("address-hrp", f"must be lowercase alphanumeric, got {self.address_hrp!r}")
 

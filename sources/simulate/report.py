@@ -59,6 +59,8 @@ class SimulationReport:
     messages: int = 0
     seconds: float = 0.0
     shares_per_s: float = 0.0
+    #: blocks found: hash, coin, height, miner, reward (base units), ts_ms, orphan (the simulated chain's fate)
+    blocks: list[dict[str, Any]] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -99,4 +101,12 @@ def format_report(report: SimulationReport) -> str:
         f"  produced {report.messages:,} message(s) ({report.encoding}) in {report.seconds:.2f} s, "
         f"{report.shares_per_s:,.0f} shares/s"
     )
+    if report.blocks:
+        orphans = sum(1 for b in report.blocks if b["orphan"])
+        lines.append(f"  blocks found {len(report.blocks):,} ({orphans:,} to be orphaned by the simulated chain)")
+        for b in report.blocks[:10]:
+            lines.append(f"    {b['coin']} {b['height']} {b['hash'][:16]}… by {b['miner']} reward {b['reward']:,}"
+                         + (" (orphan)" if b["orphan"] else ""))
+        if len(report.blocks) > 10:
+            lines.append(f"    … and {len(report.blocks) - 10:,} more (see --report)")
     return "\n".join(lines)

@@ -11,13 +11,16 @@ import secrets
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol, TextIO
 
 import numpy as np
 
 from schemas.algorithms import hashrate
+from schemas.block import encode_block
 from schemas.clock import Clock
 from schemas.topics import TopicNames
+from sources.simulate.blocks import BlockFinder, FoundBlock
 from sources.simulate.fleet import DEVICE_CLASSES, Fleet, build_fleet
 from sources.simulate.generate import ShareGenerator
 from sources.simulate.options import SimulateOptions
@@ -52,6 +55,11 @@ def plan(options: SimulateOptions, start_ms: int) -> tuple[int, Fleet, ShareGene
     return seed, fleet, generator
 
 
+def block_rng(seed: int) -> np.random.Generator:
+    """The blocks' own generator (the third child of the run's seed: the fleet and shares use the first two)."""
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])
+
+
 def simulate(
     options: SimulateOptions,
     publisher: MessagePublisher,
@@ -60,16 +68,22 @@ def simulate(
     progress: Progress | None = None,
     *,
     sleep: Callable[[float], None] = time.sleep,
+    chain_path: Path | None = None,
+    on_block: Callable[[FoundBlock], None] | None = None,
 ) -> SimulationReport:
     """Produce the simulated fleet's shares to `topics.shares`, flush, and report what was produced.
 
     Each message is keyed by its miner's address. Raises `bus.publisher.PublishError` (from `flush`)
     if any message was not delivered. `sleep` paces realtime runs (tests pass one that moves their clock).
+    Blocks found (`options.network_difficulty`) go to `topics.blocks` as `found` events, like the gateway's,
+    after their slice's shares, and into the simulated chain file `chain_path` (if given); `on_block` sees each.
     """
     now_ms = clock.now_ms()
     window_ms = max(1, round(options.duration_s * 1000))
     start_ms = now_ms if options.realtime else now_ms - window_ms
     seed, fleet, generator = plan(options, start_ms)
+    finder = BlockFinder(generator, block_rng(seed), orphan_rate=options.orphan_rate, chain_path=chain_path,
+                         block_time_s=options.chain_block_time_s)
     topic = topics.shares
     total = generator.shares_total
     produced = messages = 0
@@ -84,6 +98,10 @@ def simulate(
             publisher.publish(topic, value, key)
             produced += count
             messages += 1
+        for found in finder.find(shares):
+            publisher.publish(topics.blocks, encode_block(found.block), key=found.block.miner.encode())
+            if on_block is not None:
+                on_block(found)
         if progress is not None:
             progress(produced, total)
     publisher.flush()
@@ -92,6 +110,8 @@ def simulate(
     report.messages = messages
     report.seconds = seconds
     report.shares_per_s = produced / seconds if seconds > 0 else 0.0
+    report.blocks = [{"hash": f.block.hash, "coin": f.block.coin, "height": f.block.height, "miner": f.block.miner,
+                      "reward": f.block.reward, "ts_ms": f.block.ts, "orphan": f.orphan} for f in finder.found]
     return report
 
 
@@ -147,6 +167,11 @@ class ProgressLine:
         self._began: float | None = None
         self._last = -1.0
         self._finished = False
+        self.blocks = 0
+
+    def block_found(self, found: FoundBlock) -> None:
+        """An `on_block` callback: the line counts the blocks found so far."""
+        self.blocks += 1
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
@@ -161,6 +186,8 @@ class ProgressLine:
         rate = done / elapsed if elapsed > 0 else 0.0
         percent = 100 * done // total if total else 100
         line = f"simulate: {done:,}/{total:,} shares ({percent}%) {_short(rate)}/s"
+        if self.blocks:
+            line += f", {self.blocks:,} block(s) found"
         self._stream.write(f"\r{line}\x1b[K" + ("\n" if finished else ""))
         self._stream.flush()
 

@@ -76,3 +76,31 @@ def test_stats_count_found_blocks_and_show_the_newest(api: TestClient[Any]) -> N
     stats = data(api.get("/api/v1/stats"))
     assert stats["blocks_found"] == 2  # a (confirmed) and c (found); b was orphaned
     assert (stats["last_block"]["hash"][0], stats["last_block"]["reward_str"]) == ("c", "10000.12345678")
+
+
+def test_status_filter_and_paging(api: TestClient[Any]) -> None:
+    assert [b["hash"][0] for b in data(api.get("/api/v1/blocks?status=confirmed"))] == ["a"]
+    assert [b["hash"][0] for b in data(api.get("/api/v1/blocks?status=pending"))] == ["c"]
+    assert [b["hash"][0] for b in data(api.get("/api/v1/blocks?status=found&currency=BTC"))] == []
+    assert [b["hash"][0] for b in data(api.get("/api/v1/blocks?status=orphaned&currency=btc"))] == ["b"]
+    second = api.get("/api/v1/blocks?page=2&limit=2").json()
+    assert [b["hash"][0] for b in second["data"]] == ["a"]
+    assert {k: second["meta"][k] for k in ("page", "limit", "total", "total_pages")} == {
+        "page": 2, "limit": 2, "total": 3, "total_pages": 2}
+    bad = api.get("/api/v1/blocks?status=mature")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "INVALID_REQUEST"
+
+
+def test_confirmations_from_the_maturity_check_and_effort(api: TestClient[Any], clickhouse: Client) -> None:
+    later = NOW - dt.timedelta(minutes=1)
+    clickhouse.insert("blocks", [[*event("c", 5000, 30, "DOGE", 1_000_012_345_678, "found")[:13], later, 17]],
+                      column_names=[*BLOCK_COLUMNS, "confirmations"])
+    def share(minutes_ago: float, difficulty: float, status: str = "accepted", algorithm: str = "sha256d") -> list[Any]:
+        return [NOW - dt.timedelta(minutes=minutes_ago), algorithm, MINER, "w", difficulty, status, "asic", "BTC"]
+    clickhouse.insert("shares", [share(55, 3.0), share(45, 0.5), share(44, 9.0, "stale"), share(42, 1.5),
+                                 share(41, 4.0, algorithm="scrypt"), share(10, 8.0)],
+                      column_names=["ts", "algorithm", "miner", "worker", "difficulty", "status", "hardware", "coin"])
+    blocks = {b["hash"][0]: b for b in data(api.get("/api/v1/blocks"))}
+    assert (blocks["c"]["status"], blocks["c"]["confirmations"]) == ("found", 17)
+    # a: Σd of sha256d shares before it (3.0) / D 1.0; b: since a, accepted only (0.5 + 1.5); c (scrypt): 4.0
+    assert (blocks["a"]["effort"], blocks["b"]["effort"], blocks["c"]["effort"]) == (3.0, 2.0, 4.0)

@@ -74,6 +74,9 @@ EXPECTED: dict[str, str | None] = {
     "POST /api/v1/admin/backup": ADMIN,
     "GET /api/v1/admin/backup/{backup_id:str}": ADMIN,
     "POST /api/v1/admin/query": ADMIN,
+    "POST /api/v1/admin/adjustments": ADMIN,
+    "GET /api/v1/blocks/{block_hash:str}": None,
+    "GET /api/v1/miners/{address:str}/balances": None,
     "GET /api/v1/monitoring/metrics": READ,
     "GET /api/v1/health": None,
     "GET /api/v1/status": READ,
@@ -82,6 +85,10 @@ EXPECTED: dict[str, str | None] = {
     "POST /api/v1/control/start": ADMIN,
     "POST /api/v1/control/stop": ADMIN,
     "POST /api/v1/control/restart": ADMIN,
+    # prices and tax reports (api/controllers/prices.py, payouts_export.py)
+    "POST /api/v1/prices": SYSTEM,
+    "GET /api/v1/prices/at": READ,
+    "GET /api/v1/payouts/export/tax-report": READ,
     # WebSocket routes are listed (method WS) but not called here: see the WebSocket tests
     "WS /api/ws": None,
 }
