@@ -4,12 +4,16 @@ non-admin only for the address of a participant it owns (others' are NOT_FOUND).
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, get
+from litestar.params import Parameter
 from litestar.response import Stream
 
 from api.controllers import ERROR_RESPONSES
 from api.controllers.registry import AUTH_RESPONSES
 from api.errors import InvalidRequest
+from api.paging import Id
 from api.security import Permission, requires
 from api.services.participants import ParticipantService
 from api.services.prices import code
@@ -26,8 +30,10 @@ class PayoutsExportController(Controller):
     @get("/tax-report", summary="A year's mining income as CSV (generic, koinly, cointracker, cointracking)",
          responses=RESPONSES, guards=[requires(Permission.READ)], media_type="text/csv")
     async def tax_report(self, actor: Actor, participant_service: ParticipantService,
-                         tax_report_service: TaxReportService, year: int, address: str | None = None,
-                         participant_id: int | None = None, format: str = "generic",  # noqa: A002
+                         tax_report_service: TaxReportService,
+                         year: Annotated[int, Parameter(ge=2009, le=2200, description="calendar year (UTC)")],
+                         address: str | None = None, participant_id: Id | None = None,
+                         format: str = "generic",  # noqa: A002
                          fiat: str = "USD", basis: str = "payout") -> Stream:
         if (address is None) == (participant_id is None):
             raise InvalidRequest("give exactly one of address and participant_id", details={"field": "address"})

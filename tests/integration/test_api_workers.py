@@ -211,7 +211,8 @@ def test_bad_input_is_invalid_request(api: Api) -> None:
     for bad in bad_workers:
         error = api.call("POST", "/workers", json=bad, expect=404 if "participant_id" in bad else 400)
         assert error["code"] in ("INVALID_REQUEST", "NOT_FOUND")
-    api.call("GET", "/workers/abc", expect=404)  # not an integer id: no such route
+    error = api.call("GET", "/workers/abc", expect=400)  # not an integer id: INVALID_REQUEST naming it
+    assert error["details"]["parameters"] == ["worker_id"]
     api.call("GET", "/workers", params={"limit": 101}, expect=400)
     api.call("GET", "/optimization/nonsense/status", expect=400)
     api.call("POST", "/optimization/start", json={"optimization_level": "ludicrous"}, expect=400)
