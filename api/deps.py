@@ -17,6 +17,7 @@ from api.services.pool import FederationSource
 from api.settings import ApiSettings
 from schemas.clock import Clock
 from sinks.client import ClickHouseSettings
+from sinks.payouts import Payout
 
 
 @dataclass
@@ -34,3 +35,5 @@ class ApiDeps:
     gateway: GatewayControl | None = None
     #: where ClickHouse is and where backups go (None in unit tests: backups refused)
     clickhouse_settings: ClickHouseSettings | None = None
+    #: manual payouts (POST /payouts): (coin, address, base units) -> the payout; None: refused (503)
+    pay: Callable[[str, str, int], Payout] | None = None

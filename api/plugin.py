@@ -16,12 +16,14 @@ from api.controllers.algorithms import AlgorithmsController
 from api.controllers.auth import AuthController
 from api.controllers.blocks import BlocksController
 from api.controllers.control import ControlController
+from api.controllers.earnings import EarningsController
 from api.controllers.federation import FederationController
 from api.controllers.ledger import LedgerController
 from api.controllers.miners import MinersController
 from api.controllers.monitoring import HardwareController
 from api.controllers.optimization import OptimizationController
 from api.controllers.participants import ParticipantsController
+from api.controllers.payouts import PayoutsController
 from api.controllers.payouts_export import PayoutsExportController
 from api.controllers.prices import PricesController
 from api.controllers.registry import RegistryServices
@@ -41,8 +43,10 @@ from api.security import Principal, principal_of
 from api.services.balances import BalanceService
 from api.services.blocks import BlockService
 from api.services.db import Db
+from api.services.earnings import EarningsService
 from api.services.federation import FederationService
 from api.services.miners import MinerService
+from api.services.payouts import PayoutService
 from api.services.pool import PoolService
 from api.services.prices import PriceService
 from api.services.tax_report import TaxReportService
@@ -72,6 +76,7 @@ class ApiPlugin(InitPluginProtocol):
         block_service = BlockService(db)
         price_service = PriceService(deps.clickhouse, deps.clock)
         tax_report_service = TaxReportService(deps.clickhouse)
+        payout_service = PayoutService(db, deps.clock, pay=deps.pay)
         security = build_security(deps, db)
         admin = AdminServices.build(deps, db, security.limiter, pool_service)
         registry = RegistryServices.build(db, deps.clock, stratum_endpoints(deps.settings))
@@ -113,7 +118,8 @@ class ApiPlugin(InitPluginProtocol):
                                     AuthController, UsersController, SecurityController,
                                     ParticipantsController, WorkersController, OptimizationController,
                                     SystemMetricsController, ControlController, LedgerController,
-                                    PricesController, PayoutsExportController],
+                                    PricesController, PayoutsExportController, EarningsController,
+                                    PayoutsController],
                 ),
                 metrics,
                 live,
@@ -129,9 +135,11 @@ class ApiPlugin(InitPluginProtocol):
                 "miner_service": Provide(miners, sync_to_thread=False),
                 "block_service": Provide(blocks, sync_to_thread=False),
                 "balance_service": Provide(lambda: balance_service, sync_to_thread=False),
+                "earnings_service": Provide(lambda: EarningsService(db, deps.clock), sync_to_thread=False),
                 "federation_service": Provide(federation, sync_to_thread=False),
                 "price_service": Provide(lambda: price_service, sync_to_thread=False),
                 "tax_report_service": Provide(lambda: tax_report_service, sync_to_thread=False),
+                "payout_service": Provide(lambda: payout_service, sync_to_thread=False),
                 **security.dependencies(),
                 **admin.dependencies(),
                 **registry.dependencies(),

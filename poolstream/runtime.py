@@ -43,6 +43,8 @@ from jobs.credits import CreditsJob, lag_is_zero
 from jobs.maturity import MaturityJob
 from jobs.scheduler import IntervalJob, create_scheduler, schedule
 from poolstream import broker_service
+from poolstream.money_jobs import money_jobs
+from poolstream.payments import settlement_job
 from poolstream.settings import Settings
 from poolstream.stratum_bans import stratum_bans
 from poolstream.topic_ids import follow_topic_ids, refresh_topic_ids
@@ -316,9 +318,10 @@ def build_app(settings: Settings, bootstrap: str, client: Client, *, agents: boo
         lag = ConsumerLagJob(bootstrap, settings.streams.app_id,
                              [settings.topics.shares, settings.topics.blocks, settings.topics.telemetry])
         credits = CreditsJob(client, settings.topics.shares, window_factor=settings.coins.window_factor,
-                             coins=settings.coins.coin, shares_caught_up=lag_is_zero(
-                                 bootstrap, settings.streams.app_id, settings.topics.shares))
-        jobs: list[IntervalJob] = [lag, credits]
+                             coins=settings.coins.coin, interval_s=settings.chain.credits_interval_s,
+                             shares_caught_up=lag_is_zero(bootstrap, settings.streams.app_id, settings.topics.shares))
+        jobs: list[IntervalJob] = [lag, credits, *money_jobs(settings, client, credits.shares_caught_up)]
+        jobs.append(settlement_job(settings, client))
         if settings.embedded_broker:
             jobs.append(broker_service.BrokerWatch(
                 Path(settings.kafka.embedded_dir), settings.kafka.embedded_port,
@@ -334,7 +337,8 @@ def build_app(settings: Settings, bootstrap: str, client: Client, *, agents: boo
         lifespans.append(stratum_lifespan(settings, bootstrap, gateways, control))
     return create_app(ApiDeps(clickhouse=reader, clock=SystemClock(), settings=api_settings(settings), health=probe,
                               lifespan=lifespans, stratum_bans=stratum_bans(gateways) if stratum else None,
-                              gateway=control, clickhouse_settings=settings.clickhouse))
+                              gateway=control, clickhouse_settings=settings.clickhouse,
+                              pay=settlement_job(settings, client).pay))
 
 
 def prepare(settings: Settings, bootstrap: str) -> Client:

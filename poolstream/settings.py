@@ -28,6 +28,7 @@ from schemas.topics import TopicNames
 from sinks.client import ClickHouseSettings
 from sources.chain.status import ChainSettings
 from sources.stratum.settings import PortSettings, StratumSettings, default_ports
+from sources.wallet.settings import PaymentSettings
 from streams.settings import StreamSettings
 
 __all__ = ["VERSION", "VARIABLES", "RunSettings", "Settings", "SettingsError", "Variable", "load"]
@@ -241,6 +242,16 @@ VARIABLES: tuple[Variable, ...] = (
     _var("CHAIN_SOURCE", _text, "chain.source", help="maturity job: simulated (file of `poolstream simulate`), rpc (STRATUM_NODE_URL), none"),
     _var("CHAIN_SIMULATED_FILE", _not_empty, "chain.simulated_file"),
     _var("MATURITY_INTERVAL_S", _positive, "chain.maturity_interval_s"),
+    _var("PAYMENT_PROCESSOR", _text, "payments.processor", help="dryrun (default: sends nothing) or bitcoind"),
+    _var("PAYMENT_WALLET_URL", _text, "payments.wallet_url", help="bitcoind wallet JSON-RPC URL"),
+    _var("PAYMENT_WALLET_USER", _text, "payments.wallet_user"),
+    _var("PAYMENT_WALLET_PASSWORD", _text, "payments.wallet_password"),
+    _var("PAYMENT_MINCONF", _at_least(0), "payments.minconf", help="sendmany minconf"),
+    _var("PAYMENT_COINS", _text, "payments.coins", help="coins the settlement pays, comma-separated (empty: all)"),
+    _var("PAYMENT_BATCH_MAX", _at_least(1), "payments.batch_max", help="recipients per payout transaction"),
+    _var("SETTLEMENT_INTERVAL_S", _positive, "payments.settlement_interval_s"),
+    _var("CREDITS_INTERVAL_S", _positive, "chain.credits_interval_s", help="credits and pps jobs"),
+    _var("FPPS_EXPECTED_FEES_BPS", _at_least(0), "coins.fpps_fee_bps", help="FPPS: expected fees, bps of the subsidy"),
 )
 
 _GROUPS: dict[str, type[Any]] = {
@@ -252,6 +263,7 @@ _GROUPS: dict[str, type[Any]] = {
     "run": RunSettings,
     "coins": CoinSettings,
     "chain": ChainSettings,
+    "payments": PaymentSettings,
 }
 
 
@@ -268,6 +280,7 @@ class Settings:
     topics: TopicNames
     coins: CoinSettings = CoinSettings()
     chain: ChainSettings = ChainSettings()
+    payments: PaymentSettings = PaymentSettings()
 
     @property
     def embedded_broker(self) -> bool:
@@ -348,5 +361,5 @@ def load(environ: Mapping[str, str] | None = None, /, **overrides: object) -> Se
     return Settings(
         kafka=built["kafka"], clickhouse=built["clickhouse"], api=built["api"], streams=built["stream"],
         stratum=built["stratum"], run=built["run"], topics=TopicNames(prefix=built["kafka"].topic_prefix),
-        coins=built["coins"], chain=built["chain"],
+        coins=built["coins"], chain=built["chain"], payments=built["payments"],
     )

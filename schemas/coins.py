@@ -150,6 +150,7 @@ class CoinSettings:
     """The coin table as configured (COIN_<CODE>_* variables) and the PPLNS window factor X."""
 
     window_factor: float = 2.0  # PPLNS_WINDOW_FACTOR: window = X network difficulties of score
+    fpps_fee_bps: int = 0  # FPPS_EXPECTED_FEES_BPS: expected block fees, basis points of the subsidy
     btc_fee_bps: int = _B.fee_bps
     btc_scheme: str = _B.scheme
     btc_payout_minimum: int = _B.payout_minimum

@@ -1,4 +1,4 @@
-"""GET /api/v1/miners/{address}, its /workers (paged) and its /payments (paged; empty until the ledger)."""
+"""GET /api/v1/miners/{address}, its /workers (paged) and its /payments (paged, from the payouts)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from api.controllers import ERROR_RESPONSES, NOT_FOUND_RESPONSE
 from api.dto.miners import MinerStats, Payment, WorkerStats
 from api.envelope import Envelope, Meta, Paging
 from api.services.miners import MinerService
+from api.services.payouts import PayoutService
 from api.validation import require_address
 
 
@@ -28,8 +29,8 @@ class MinersController(Controller):
         page = workers[paging.offset : paging.offset + paging.limit]
         return Envelope(data=page, meta=meta.paged(paging, len(workers)))
 
-    @get("/payments", summary="A miner's payments (paged; none before the ledger of issue 9)",
-         responses=ERROR_RESPONSES)
-    async def payments(self, address: str, meta: Meta, paging: Paging) -> Envelope[list[Payment]]:
-        require_address(address)
-        return Envelope(data=[], meta=meta.paged(paging, 0))
+    @get("/payments", summary="A miner's payments (paged, newest first)", responses=ERROR_RESPONSES)
+    async def payments(self, address: str, meta: Meta, paging: Paging,
+                       payout_service: PayoutService) -> Envelope[list[Payment]]:
+        found, total = await payout_service.payments(require_address(address), paging)
+        return Envelope(data=found, meta=meta.paged(paging, total))

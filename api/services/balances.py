@@ -2,7 +2,8 @@
 
 Per address and coin, in base units (integers; the decimal strings beside them are for display):
 pending = credits (and their reversals) of blocks not yet confirmed; mature = credits of confirmed blocks +
-adjustments − payouts; paid = Σ payouts. An orphaned block's credit and its reversal cancel out.
+PPS/FPPS credits (no block: mature at once, the pool carries the risk) + adjustments − payouts;
+paid = Σ payouts. An orphaned block's credit and its reversal cancel out.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from sinks.ledger import LEDGER_COLUMNS, LEDGER_TABLE
 _STATES = "SELECT hash, argMax(status, updated_at) AS state FROM blocks GROUP BY hash"
 _BALANCES = (
     "SELECT l.coin, "
-    "sumIf(l.amount, l.kind IN ('credit', 'reversal') AND s.state != 'confirmed'), "
-    "sumIf(l.amount, (l.kind IN ('credit', 'reversal') AND s.state = 'confirmed') "
+    "sumIf(l.amount, l.kind IN ('credit', 'reversal') AND s.state != 'confirmed' AND l.block_hash != ''), "
+    "sumIf(l.amount, (l.kind IN ('credit', 'reversal') AND (s.state = 'confirmed' OR l.block_hash = '')) "
     "OR l.kind IN ('adjustment', 'payout')), "
     "-sumIf(l.amount, l.kind = 'payout') "
     "FROM (SELECT coin, kind, amount, block_hash FROM ledger FINAL WHERE address = {a:String}) AS l "

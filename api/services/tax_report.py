@@ -4,8 +4,8 @@ basis `payout` (default): every `payout` row (the amount sent; ledger amounts ar
 them positive); the block heights of a payout are those of the address's credits since its previous payout
 on that coin. basis `credit`: every `credit` row (positive) and `reversal` row (negative, its orphaned block).
 Row id = the ledger's entry_key (stable, unique). The amounts of a report sum back to the ledger to the base
-unit. Prices: the newest point at or before the row's time (api.services.prices). Transaction hashes come
-from the payouts table, which does not exist yet (issue 9 point 5): until then the tx hash is empty.
+unit. Prices: the newest point at or before the row's time (api.services.prices). A payout row's transaction
+hash comes from the `payouts` table (migration 0014) by the ledger row's payout_id (credits have none).
 Synchronous on a clickhouse-connect client: the API runs it in a worker thread, the CLI directly.
 """
 
@@ -26,7 +26,7 @@ from schemas.tax_formats import BASES, HEADERS, TaxRow, check_format, record
 
 KINDS = {"payout": ("payout",), "credit": ("credit", "reversal")}
 _ROWS = (
-    "SELECT entry_key, ts, coin, address, kind, amount, block_hash FROM ledger FINAL "
+    "SELECT entry_key, ts, coin, address, kind, amount, block_hash, payout_id FROM ledger FINAL "
     "WHERE address IN {addresses:Array(String)} AND kind IN {kinds:Array(String)} "
     "AND ts >= fromUnixTimestamp64Milli({start_ms:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({end_ms:Int64}, 'UTC') "
     "ORDER BY ts, entry_key"
@@ -38,6 +38,7 @@ _HISTORY = (
     "ORDER BY ts, kind = 'payout', entry_key"
 )
 _HEIGHTS = "SELECT hash, max(height) FROM blocks WHERE hash IN {hashes:Array(String)} GROUP BY hash"
+_TX = "SELECT payout_id, tx_hash FROM payouts FINAL WHERE payout_id IN {ids:Array(String)}"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -75,9 +76,11 @@ def report_rows(client: Client, query: ReportQuery) -> list[TaxRow]:
     blocks_of = _payout_blocks(client, query) if query.basis == "payout" else {}
     hashes = {str(r[6]) for r in found if r[6]} | {h for hs in blocks_of.values() for h in hs}
     heights = _heights(client, sorted(hashes))
+    ids = sorted({str(r[7]) for r in found if r[7]})
+    tx_of = {str(p): str(t) for p, t in client.query(_TX, parameters={"ids": ids}).result_rows} if ids else {}
     series: dict[str, PriceSeries] = {}
     rows = []
-    for key, ts, coin, _address, kind, amount, block_hash in found:
+    for key, ts, coin, _address, kind, amount, block_hash, payout_ref in found:
         coin = str(coin)
         if coin not in series:
             series[coin] = load_series(client, coin, query.fiat, query.start, query.end)
@@ -87,7 +90,7 @@ def report_rows(client: Client, query: ReportQuery) -> list[TaxRow]:
             ts=ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC), coin=coin,
             amount=-int(amount) if kind == "payout" else int(amount), decimals=coin_of(coin).decimals,
             fiat=query.fiat, price=None if at is None else at[0], price_source="" if at is None else at[1],
-            tx_hash="", block_heights=tuple(sorted({heights[h] for h in hashes_of if h in heights})),
+            tx_hash=tx_of.get(str(payout_ref), ""), block_heights=tuple(sorted({heights[h] for h in hashes_of if h in heights})),
             row_id=str(key)))
     return rows
 

@@ -26,7 +26,7 @@ LOOKBACK = dt.timedelta(minutes=10)
 _BLOCKS = (
     "SELECT hash, status, height, toUnixTimestamp64Milli(ts), coin, reward, miner, algorithm, "
     "toUnixTimestamp64Milli(updated_at) FROM blocks "
-    "WHERE updated_at >= fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC') AND status = 'found' "
+    "WHERE updated_at >= fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC') AND status IN ('found', 'confirmed', 'orphaned') "
     "ORDER BY updated_at, hash LIMIT 1000"
 )
 _MINER_WORK = (
@@ -45,13 +45,14 @@ def coin_amount(base_units: int) -> Decimal:
 
 
 class BlockFeed:
-    """Blocks found (`blocks` rows with status `found`) not pushed yet, since the first subscription."""
+    """Block events not pushed yet, since the first subscription: a block found, then its status changes
+    (`confirmed` / `orphaned`), one event per (hash, status)."""
 
     def __init__(self, db: Db, clock: Clock) -> None:
         self._db = db
         self._clock = clock
         self._since = clock.now() - GRACE
-        self._seen: dict[str, int] = {}  # hash -> its updated_at (ms), pruned after LOOKBACK
+        self._seen: dict[str, int] = {}  # "hash:status" -> its updated_at (ms), pruned after LOOKBACK
 
     def start(self) -> None:
         """Called when the channel gets its first subscriber: older blocks are history, not news."""
@@ -66,9 +67,10 @@ class BlockFeed:
         for hash_, status, height, ts_ms, coin, reward, miner, algorithm, updated_ms in await self._db.rows(
             _BLOCKS, {"since_ms": since_ms}
         ):
-            if hash_ in self._seen:
+            event = f"{hash_}:{status}"
+            if event in self._seen:
                 continue
-            self._seen[str(hash_)] = int(updated_ms)
+            self._seen[event] = int(updated_ms)
             amount = coin_amount(int(reward))
             found.append(BlockData(
                 height=int(height), hash=str(hash_), reward=float(amount), currency=str(coin),

@@ -33,9 +33,12 @@ class ChainSettings:
     #: per-coin node URLs, e.g. {"BTC": "http://user:pass@127.0.0.1:8332"}; empty: STRATUM_NODE_URL for all
     node_urls: dict[str, str] = field(default_factory=dict)
     maturity_interval_s: float = 30.0
+    credits_interval_s: float = 30.0  # the credits job (blocks) and the pps job (PPS / FPPS shares)
 
     def __post_init__(self) -> None:
         if self.source not in CHAIN_SOURCES:
             raise SettingsError(f"CHAIN_SOURCE must be one of {', '.join(CHAIN_SOURCES)}, got {self.source!r}")
         if not self.maturity_interval_s > 0:
             raise SettingsError("MATURITY_INTERVAL_S must be a positive number")
+        if not self.credits_interval_s > 0:
+            raise SettingsError("CREDITS_INTERVAL_S must be a positive number")

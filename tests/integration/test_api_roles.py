@@ -77,6 +77,7 @@ EXPECTED: dict[str, str | None] = {
     "POST /api/v1/admin/adjustments": ADMIN,
     "GET /api/v1/blocks/{block_hash:str}": None,
     "GET /api/v1/miners/{address:str}/balances": None,
+    "GET /api/v1/miners/{address:str}/earnings": None,
     "GET /api/v1/monitoring/metrics": READ,
     "GET /api/v1/health": None,
     "GET /api/v1/status": READ,
