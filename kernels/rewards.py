@@ -189,7 +189,21 @@ def pps_value(difficulty: F64, network_difficulty: F64, reward: int, fee_bps: in
         raise ValueError("difficulty and network_difficulty must have the same shape")
     _check_positive("difficulty", d)
     _check_positive("network_difficulty", big_d)
-    return _pps_kernel(d, big_d, float(miners))
+    out = _pps_kernel(d, big_d, float(miners))
+    # float64 can land one unit off where the exact value sits on (or next to) an integer (27981·1/27981 =
+    # 0.999…): those shares, and shares too large for float to be exact, are recomputed in integers.
+    x = float(miners) * np.minimum(d / big_d, 1.0)
+    frac = x - np.floor(x)
+    for i in np.flatnonzero((frac < 1e-6) | (frac > 1 - 1e-6) | (x > 2.0**52)):
+        out[i] = _pps_exact(miners, float(d[i]), float(big_d[i]))
+    return out
+
+
+def _pps_exact(miners: int, d: float, big_d: float) -> int:
+    """floor(miners · min(d/D, 1)) in integers (d and D are binary rationals, exactly)."""
+    dn, dd = d.as_integer_ratio()
+    nn, nd = big_d.as_integer_ratio()
+    return miners if dn * nd >= nn * dd else miners * dn * nd // (dd * nn)
 
 
 # ---- plain-Python references (used by the unit tests) ------------------------------------------------

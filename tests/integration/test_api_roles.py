@@ -90,6 +90,12 @@ EXPECTED: dict[str, str | None] = {
     "POST /api/v1/prices": SYSTEM,
     "GET /api/v1/prices/at": READ,
     "GET /api/v1/payouts/export/tax-report": READ,
+    # payouts (api/controllers/payouts.py)
+    "GET /api/v1/payouts": READ,
+    "GET /api/v1/payouts/{payout_id:str}": READ,
+    "POST /api/v1/payouts": ADMIN,
+    "GET /api/v1/payouts/participant/{participant_id:int}/summary": READ,
+    "PUT /api/v1/miners/{address:str}/threshold": WRITE,
     # WebSocket routes are listed (method WS) but not called here: see the WebSocket tests
     "WS /api/ws": None,
 }

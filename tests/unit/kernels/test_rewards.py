@@ -201,3 +201,10 @@ def test_pps_tracks_exact_and_never_exceeds_a_block(pairs: list[tuple[float, flo
     for v, (a, b) in zip(values, pairs, strict=True):
         exact = math.floor(miners * min(Fraction(a) / Fraction(b), Fraction(1)))
         assert 0 <= v <= miners and abs(v - exact) <= max(1, miners >> 50)  # float64: 1 unit below 2^50
+
+
+def test_pps_value_is_exact_where_float_lands_next_to_an_integer() -> None:
+    # 27981 · (1/27981) is 0.999… in float64; the exact floor is 1 (found by hypothesis in jobs/pps).
+    from kernels.rewards import pps_value
+
+    assert list(pps_value(np.array([1.0, 3.0]), np.array([27981.0, 27981.0]), 27981, 0)) == [1, 3]
