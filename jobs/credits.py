@@ -4,7 +4,9 @@ For each found block without a settlement (oldest first) whose shares are durabl
 reads the block's share window from `shares`, splits the reward with `kernels.rewards.split_block` under the
 coin's scheme and writes the credit, fee and remainder rows in ONE insert (`sinks.ledger`): keys
 `credit:<hash>:<address>`, `fee:<hash>` (written with every settlement, even 0: it marks the block settled),
-`remainder:<hash>`. For each orphaned block, one reversal row per credit/fee/remainder row. Rows are keyed and
+`remainder:<hash>`; with fee recipients (COIN_<C>_FEE_RECIPIENTS) the fee is split over them by largest
+remainder into credit rows `fee:<hash>:<address>` (mature and reversed like miners' credits, paid like them)
+and `fee:<hash>` is 0. For each orphaned block, one reversal row per credit/fee/remainder row. Rows are keyed and
 the insert carries a dedup token, so a retried run, a crash between runs or two runs at once change nothing.
 
 Durability rule (a PPLNS credit is computed only once every share up to the block's time is in ClickHouse):
@@ -27,7 +29,7 @@ import numpy as np
 from clickhouse_connect.driver.client import Client
 
 from bus.lag import consumer_lags
-from kernels.rewards import ShareWindow, Split, split_block
+from kernels.rewards import ShareWindow, Split, split_block, split_fee
 from schemas.clock import Clock, SystemClock
 from schemas.coins import Coin, coin
 from sinks.ledger import (
@@ -66,7 +68,11 @@ def settlement(block: FoundBlock, c: Coin, split: Split) -> list[LedgerEntry]:
     at, h = block.ts_ms, block.hash
     rows = [LedgerEntry(f"credit:{h}:{a}", at, c.code, a, "credit", v, h, reason=f"{c.scheme} block {block.height}")
             for a, v in sorted(split.credits.items()) if v > 0]
-    rows.append(LedgerEntry(f"fee:{h}", at, c.code, POOL, "fee", split.fee, h,
+    if c.fee_recipients:  # the fee is credited to its recipients (paid like miners); `fee:<hash>` marks it 0
+        rows += [LedgerEntry(f"fee:{h}:{a}", at, c.code, a, "credit", v, h,
+                             reason=f"pool fee share {c.fee_bps} bps, block {block.height}")
+                 for a, v in sorted(split_fee(split.fee, c.fee_recipients).items()) if v > 0]
+    rows.append(LedgerEntry(f"fee:{h}", at, c.code, POOL, "fee", 0 if c.fee_recipients else split.fee, h,
                             reason=f"pool fee {c.fee_bps} bps, block {block.height}"))
     if split.remainder:
         rows.append(LedgerEntry(f"remainder:{h}", at, c.code, POOL, "remainder", split.remainder, h,

@@ -10,7 +10,8 @@ max(coin payout minimum, the miner's own threshold), in batches, through a `Paym
    process dies): the payout stays `planned` and step 1 of the next run settles it.
 
 A crash anywhere leaves either a `planned` payout (reconciled by key) or ledger rows whose key and dedup token
-make a rewrite a no-op. Addresses in a still-`planned` payout are never planned again. One run at a time per
+make a rewrite a no-op. A processor that can count confirmations (`ConfirmingProcessor`: bitcoind) moves
+`sent` payouts to `confirmed` once the wallet reports PAYMENT_MINCONF (at least 1) of them. Addresses in a still-`planned` payout are never planned again. One run at a time per
 process (a lock shared with manual payouts, POST /api/v1/payouts). A failed run is logged by the scheduler.
 """
 
@@ -22,6 +23,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 from clickhouse_connect.driver.client import Client
 
@@ -29,7 +31,7 @@ from schemas.clock import Clock, SystemClock
 from schemas.coins import DEFAULT_COINS, Coin, coin
 from schemas.payments import PaymentProcessor, SendFailed, SendUnknown
 from sinks.ledger import LedgerEntry, LedgerWriter
-from sinks.payouts import Payout, PayoutWriter, mature_balances, payout_count, planned, thresholds
+from sinks.payouts import Payout, PayoutWriter, mature_balances, payout_count, payouts_in, planned, thresholds
 
 log = logging.getLogger(__name__)
 _LOCK = threading.Lock()  # one settlement (or manual payout) at a time in this process
@@ -43,6 +45,14 @@ class SettlementRun:
     sent: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()
     unknown: tuple[str, ...] = ()
+    confirmed: tuple[str, ...] = ()  # sent payouts the wallet now reports with enough confirmations
+
+
+@runtime_checkable
+class ConfirmingProcessor(Protocol):
+    """A processor that can tell whether a sent transaction has its confirmations (optional capability)."""
+
+    def confirmed(self, coin: str, tx_hash: str) -> bool: ...
 
 
 def payout_id(code: str, seq: int, recipients: Sequence[tuple[str, int]]) -> str:
@@ -88,7 +98,8 @@ class SettlementJob:
 
     def run_once(self) -> SettlementRun:
         with _LOCK:
-            out: dict[str, list[str]] = {"reconciled": [], "sent": [], "failed": [], "unknown": []}
+            out: dict[str, list[str]] = {"reconciled": [], "sent": [], "failed": [], "unknown": [], "confirmed": []}
+            self._confirm(out["confirmed"])
             for p in planned(self.client):  # 1. reconcile before planning anything
                 tx = self.processor.find(p.coin, p.payout_id)
                 if tx:
@@ -105,7 +116,7 @@ class SettlementJob:
                               now_ms=self.clock.now_ms()):
                     PayoutWriter(self.client).write(p)
                     self._record(self._send(p), out)
-            run = SettlementRun(*(tuple(out[k]) for k in ("reconciled", "sent", "failed", "unknown")))
+            run = SettlementRun(*(tuple(out[k]) for k in ("reconciled", "sent", "failed", "unknown", "confirmed")))
             if any(out.values()):
                 log.info("settlement: %d reconciled, %d sent, %d failed, %d unknown", len(run.reconciled),
                          len(run.sent), len(run.failed), len(run.unknown))
@@ -125,6 +136,19 @@ class SettlementJob:
                      now_ms=self.clock.now_ms(), origin="manual")[0]
             PayoutWriter(self.client).write(p)
             return self._send(p)
+
+    def _confirm(self, done: list[str]) -> None:
+        if not isinstance(self.processor, ConfirmingProcessor):
+            return
+        for p in payouts_in(self.client, "sent"):
+            try:
+                if not self.processor.confirmed(p.coin, p.tx_hash):
+                    continue
+            except SendUnknown as exc:
+                log.warning("payout %s: confirmations unknown, asked again next run: %s", p.payout_id, exc)
+                continue
+            PayoutWriter(self.client).write(p.moved("confirmed", self.clock.now_ms()))
+            done.append(p.payout_id)
 
     def _send(self, p: Payout) -> Payout:
         try:

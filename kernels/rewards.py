@@ -179,6 +179,15 @@ def split_block(scheme: str, reward: int, fee_bps: int, window: ShareWindow, *, 
     return Split(credits, fee, remainder, int(used))
 
 
+def split_fee(fee: int, recipients: Sequence[tuple[str, int]]) -> dict[str, int]:
+    """The pool fee over its recipients (address, integer weight) by largest remainder, ties to the smaller
+    address: Σ == fee exactly, every amount >= 0 (zero amounts kept, so the rows are the same every time)."""
+    if not recipients:
+        raise ValueError("split_fee needs at least one recipient")
+    keys = [a for a, _ in recipients]
+    return dict(zip(keys, largest_remainder(fee, [w for _, w in recipients], keys), strict=True))
+
+
 def pps_value(difficulty: F64, network_difficulty: F64, reward: int, fee_bps: int) -> I64:
     """Base units each share earns under PPS (FPPS: pass subsidy + expected fees as `reward`):
     floor((reward − fee) · min(d/D, 1)), int64 per share."""

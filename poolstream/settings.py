@@ -22,7 +22,7 @@ from api.settings import ApiSettings
 from bus.publisher import PublisherSettings
 from bus.settings import KafkaSettings
 from schemas.algorithms import Algorithm
-from schemas.coins import CoinSettings, parse_fee_bps, parse_scheme, units_parser
+from schemas.coins import CoinSettings, fee_recipients_parser, parse_fee_bps, parse_scheme, units_parser
 from schemas.config import VERSION, SettingsError
 from schemas.topics import TopicNames
 from sinks.client import ClickHouseSettings
@@ -231,14 +231,20 @@ VARIABLES: tuple[Variable, ...] = (
     _var("COIN_BTC_SCHEME", parse_scheme, "coins.btc_scheme", help="pplns, pps, fpps, prop or solo"),
     _var("COIN_BTC_PAYOUT_MINIMUM", units_parser("BTC"), "coins.btc_payout_minimum", help="decimal BTC"),
     _var("COIN_BTC_MATURITY", _at_least(1), "coins.btc_maturity", help="confirmations"),
+    _var("COIN_BTC_FEE_RECIPIENTS", fee_recipients_parser("BTC"), "coins.btc_fee_recipients",
+         help="addr:weight,... sharing the pool fee (empty: the pool keeps it)"),
     _var("COIN_LTC_FEE_BPS", parse_fee_bps, "coins.ltc_fee_bps", help="pool fee, basis points (100 = 1 %)"),
     _var("COIN_LTC_SCHEME", parse_scheme, "coins.ltc_scheme", help="pplns, pps, fpps, prop or solo"),
     _var("COIN_LTC_PAYOUT_MINIMUM", units_parser("LTC"), "coins.ltc_payout_minimum", help="decimal LTC"),
     _var("COIN_LTC_MATURITY", _at_least(1), "coins.ltc_maturity", help="confirmations"),
+    _var("COIN_LTC_FEE_RECIPIENTS", fee_recipients_parser("LTC"), "coins.ltc_fee_recipients",
+         help="addr:weight,... sharing the pool fee (empty: the pool keeps it)"),
     _var("COIN_DOGE_FEE_BPS", parse_fee_bps, "coins.doge_fee_bps", help="pool fee, basis points (100 = 1 %)"),
     _var("COIN_DOGE_SCHEME", parse_scheme, "coins.doge_scheme", help="pplns, pps, fpps, prop or solo"),
     _var("COIN_DOGE_PAYOUT_MINIMUM", units_parser("DOGE"), "coins.doge_payout_minimum", help="decimal DOGE"),
     _var("COIN_DOGE_MATURITY", _at_least(1), "coins.doge_maturity", help="confirmations"),
+    _var("COIN_DOGE_FEE_RECIPIENTS", fee_recipients_parser("DOGE"), "coins.doge_fee_recipients",
+         help="addr:weight,... sharing the pool fee (empty: the pool keeps it)"),
     _var("CHAIN_SOURCE", _text, "chain.source", help="maturity job: simulated (file of `poolstream simulate`), rpc (STRATUM_NODE_URL), none"),
     _var("CHAIN_SIMULATED_FILE", _not_empty, "chain.simulated_file"),
     _var("MATURITY_INTERVAL_S", _positive, "chain.maturity_interval_s"),

@@ -15,6 +15,10 @@ from dataclasses import dataclass
 
 from schemas.algorithms import Algorithm
 from schemas.config import SettingsError
+from schemas.identity import is_valid_address
+
+#: Optional fee recipients of a coin: (address, integer weight) pairs; the block fee is split over them.
+FeeRecipients = tuple[tuple[str, int], ...]
 
 #: Reward schemes (DOMAIN.md). pplns / prop / solo split a found block (`kernels.rewards.split_block`);
 #: pps / fpps pay every share its expected value (`kernels.rewards.pps_value`).
@@ -31,6 +35,7 @@ class Coin:
     payout_minimum: int  # base units
     fee_bps: int  # pool fee in basis points (100 = 1 %)
     scheme: str  # one of SCHEMES
+    fee_recipients: FeeRecipients = ()  # empty: the whole fee is the pool's (one `fee:<hash>` row)
 
     def __post_init__(self) -> None:
         check_coin(self)
@@ -55,6 +60,23 @@ def check_coin(c: Coin) -> None:
         raise SettingsError(f"{where}: fee_bps must be in 0..{MAX_FEE_BPS}, got {c.fee_bps}")
     if c.scheme not in SCHEMES:
         raise SettingsError(f"{where}: scheme must be one of {', '.join(SCHEMES)}, got {c.scheme!r}")
+    try:
+        check_fee_recipients(c.fee_recipients, c.algorithm)
+    except ValueError as e:
+        raise SettingsError(f"{where}: fee recipients {e}") from None
+
+
+def check_fee_recipients(recipients: FeeRecipients, algorithm: Algorithm) -> None:
+    """ValueError unless every address is a pool address of `algorithm`, unique, with a weight >= 1."""
+    seen: set[str] = set()
+    for address, weight in recipients:
+        if not is_valid_address(address, algorithm):
+            raise ValueError(f"{address[:40]!r} is not a {algorithm.name.lower()} coin address")
+        if address in seen:
+            raise ValueError(f"{address[:40]!r} appears twice")
+        if isinstance(weight, bool) or not isinstance(weight, int) or weight < 1:
+            raise ValueError(f"weight of {address[:40]!r} must be an integer >= 1")
+        seen.add(address)
 
 
 #: Built-in coin table: the defaults of `CoinSettings` are read from here (one place).
@@ -125,6 +147,23 @@ def units_parser(code: str) -> Callable[[object], int]:
     return parse
 
 
+def fee_recipients_parser(code: str) -> Callable[[object], FeeRecipients]:
+    """Parse `addr:weight,addr:weight` (COIN_<C>_FEE_RECIPIENTS; empty: none) for coin `code`."""
+    algorithm = coin(code).algorithm
+
+    def parse(raw: object) -> FeeRecipients:
+        pairs: list[tuple[str, int]] = []
+        for item in filter(None, (part.strip() for part in str(raw).split(","))):
+            address, sep, weight = item.rpartition(":")
+            if not sep or not weight.strip().isdigit():
+                raise ValueError(f"expected address:weight, got {item[:60]!r}")
+            pairs.append((address.strip(), int(weight)))
+        check_fee_recipients(tuple(pairs), algorithm)
+        return tuple(pairs)
+
+    return parse
+
+
 def parse_scheme(raw: object) -> str:
     value = str(raw).strip().lower()
     if value not in SCHEMES:
@@ -155,14 +194,17 @@ class CoinSettings:
     btc_scheme: str = _B.scheme
     btc_payout_minimum: int = _B.payout_minimum
     btc_maturity: int = _B.maturity
+    btc_fee_recipients: FeeRecipients = ()
     ltc_fee_bps: int = _L.fee_bps
     ltc_scheme: str = _L.scheme
     ltc_payout_minimum: int = _L.payout_minimum
     ltc_maturity: int = _L.maturity
+    ltc_fee_recipients: FeeRecipients = ()
     doge_fee_bps: int = _D.fee_bps
     doge_scheme: str = _D.scheme
     doge_payout_minimum: int = _D.payout_minimum
     doge_maturity: int = _D.maturity
+    doge_fee_recipients: FeeRecipients = ()
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.window_factor) and self.window_factor > 0):
@@ -175,7 +217,8 @@ class CoinSettings:
         base = coin(code)
         p = base.code.lower()
         return Coin(base.code, base.algorithm, base.decimals, getattr(self, f"{p}_maturity"),
-                    getattr(self, f"{p}_payout_minimum"), getattr(self, f"{p}_fee_bps"), getattr(self, f"{p}_scheme"))
+                    getattr(self, f"{p}_payout_minimum"), getattr(self, f"{p}_fee_bps"), getattr(self, f"{p}_scheme"),
+                    getattr(self, f"{p}_fee_recipients"))
 
     @property
     def coins(self) -> tuple[Coin, ...]:

@@ -116,12 +116,16 @@ def entries_to_reverse(client: Client, limit: int = 10_000) -> list[LedgerEntry]
 
 def reversal_key(entry: LedgerEntry) -> str:
     """`reversal:<hash>:<address>` for a credit; `reversal:<hash>:#fee` / `#remainder` for the pool's rows
-    (an address never holds `#`). Mirrors `REVERSAL_KEY_SQL`."""
+    (an address never holds `#`); `reversal:<hash>:#fee:<address>` for a fee recipient's credit `fee:<hash>:<address>`.
+    Mirrors `REVERSAL_KEY_SQL`."""
     who = entry.address if entry.kind == "credit" else f"#{entry.kind}"
+    if entry.kind == "credit" and entry.entry_key.startswith("fee:"):
+        who = f"#fee:{entry.address}"
     return f"reversal:{entry.block_hash}:{who}"
 
 
-REVERSAL_KEY_SQL = "concat('reversal:', block_hash, ':', if(kind = 'credit', address, concat('#', kind)))"
+REVERSAL_KEY_SQL = ("concat('reversal:', block_hash, ':', if(kind = 'credit', "
+                    "if(startsWith(entry_key, 'fee:'), concat('#fee:', address), address), concat('#', kind)))")
 
 
 def previous_block_ms(client: Client, block: FoundBlock) -> int:

@@ -85,9 +85,14 @@ class PayoutWriter:
 
 def planned(client: Client, coin: str | None = None) -> list[Payout]:
     """Payouts still `planned` (not known sent or failed), oldest first."""
-    where = "WHERE state = 'planned'" + (" AND coin = {c:String}" if coin else "")
+    return payouts_in(client, "planned", coin)
+
+
+def payouts_in(client: Client, state: str, coin: str | None = None) -> list[Payout]:
+    """Payouts whose current state is `state` (e.g. `sent`: awaiting confirmations), oldest first."""
+    where = "WHERE state = {s:String}" + (" AND coin = {c:String}" if coin else "")
     rows = client.query(f"{PAYOUT_SELECT} {where} ORDER BY created_at, payout_id",
-                        parameters={"c": coin or ""}).result_rows
+                        parameters={"s": state, "c": coin or ""}).result_rows
     return [payout_of(r) for r in rows]
 
 

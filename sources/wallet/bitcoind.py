@@ -1,5 +1,6 @@
 """A bitcoind-compatible wallet (Bitcoin / Litecoin / Dogecoin Core) over JSON-RPC: `sendmany` pays a batch
-with the payout's idempotency key as the transaction comment; `listtransactions` finds it again.
+with the payout's idempotency key as the transaction comment; `listtransactions` finds it again;
+`gettransaction` tells when a sent payout has its confirmations.
 
 Amounts go out as exact decimal numbers written from base units (`to_decimal`), never through a float.
 An RPC error answer means the wallet refused (nothing sent: SendFailed); a timeout or a lost connection after
@@ -65,6 +66,15 @@ class BitcoindWallet:
         if not isinstance(txid, str) or not txid:
             raise SendUnknown(f"sendmany answered {txid!r}, not a tx id")
         return txid
+
+    def confirmed(self, coin: str, tx_hash: str) -> bool:
+        """Whether the wallet reports `tx_hash` with at least PAYMENT_MINCONF confirmations (`gettransaction`);
+        SendUnknown when the wallet cannot say (asked again next run)."""
+        tx = self._call("gettransaction", f"[{json.dumps(tx_hash)}]", sending=False)
+        confirmations = tx.get("confirmations") if isinstance(tx, dict) else None
+        if not isinstance(confirmations, int) or isinstance(confirmations, bool):
+            raise SendUnknown(f"gettransaction answered no confirmations for {tx_hash[:16]}")
+        return confirmations >= max(self._minconf, 1)
 
     def find(self, coin: str, payout_id: str) -> str | None:
         wanted = comment(payout_id)

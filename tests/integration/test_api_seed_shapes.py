@@ -26,7 +26,10 @@ from schemas.rows import BLOCK_COLUMNS
 
 pytestmark = pytest.mark.integration
 
-SEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
+#: A copy of the seed documents kept with the tests (a clone has no `../shared`); `test_seed_copies_are_current`
+#: compares it with `../shared/seeds` wherever that exists.
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+SHARED_SEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=1)
 MINER = "bc1qseedshape00000000000000000000000000"
 LTC_MINER = "ltc1qseedshape0000000000000000000000000"
@@ -167,3 +170,12 @@ def test_bad_parameters_are_invalid_request(api: TestClient[Any], url: str) -> N
     response = api.get(url)
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "INVALID_REQUEST"
+
+
+def test_seed_copies_are_current() -> None:
+    copies = sorted(SEEDS.glob("00*_*.txt"))
+    assert len(copies) >= 3
+    for copy in copies:
+        original = SHARED_SEEDS / copy.name
+        if original.exists():  # beside the project's checkout: the copy must not drift from the contract
+            assert copy.read_bytes() == original.read_bytes(), f"tests/seeds/{copy.name} differs from the seed"
