@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run stop test test-unit test-integration test-e2e chaos fuzz soak lint bench migrate simulate stratum up down clean
+.PHONY: help venv run stop test test-unit test-integration test-e2e chaos fuzz money soak lint bench migrate simulate stratum up down clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ test-e2e: $(STAMP) ## end-to-end tests (poolstream run as a subprocess)
 
 chaos: $(STAMP) ## kill -9 poolstream >= 10 times while >= 10M shares stream; prints lost / doubled (not in make test)
 	$(BIN)/python -m pytest -q -s -m slow tests/e2e/test_chaos.py $(ARGS)
+
+money: $(STAMP) ## the long money-path e2e: simulated blocks -> credits -> balances before any payout (not in make test)
+	$(BIN)/python -m pytest -q -m slow tests/e2e/test_money_path.py $(ARGS)
 
 soak: $(STAMP) ## 30 min at 100k shares/s on the embedded default: broker memory flat, every share once (ARGS="--minutes 5")
 	$(BIN)/python -m bench.soak $(ARGS)

@@ -53,6 +53,7 @@ def block_settled(system: System, block: dict[str, Any]) -> bool:
     return "fee" in kinds and (not block["orphan"] or "reversal" in kinds)
 
 
+@pytest.mark.slow  # the paying test below checks the same blocks and sums; this one adds balances before payout
 def test_blocks_are_credited_mature_and_sum_to_their_rewards(system: System) -> None:
     blocks = system.simulate(*SIMULATION)["blocks"]
     assert len(blocks) >= 2, f"the fleet found {len(blocks)} block(s): lower --network-difficulty"
@@ -101,8 +102,13 @@ def credited(system: System, blocks: list[dict[str, Any]]) -> dict[str, int]:
         system.wait_for(partial(block_settled, system, block), 45, f"block {block['hash'][:12]} settled")
     out: dict[str, int] = {}
     for block in blocks:
+        found = system.data(f"/api/v1/blocks/{block['hash']}")
+        block_rows = [c for c in found["credits"] if c["kind"] != "payout"]
+        assert found["reward_base_units"] == block["reward"]
+        total = sum(int(c["amount_base_units"]) for c in block_rows)
+        assert total == (0 if block["orphan"] else block["reward"]), (block, block_rows)  # exact, orphans reversed
         if not block["orphan"]:
-            for c in system.data(f"/api/v1/blocks/{block['hash']}")["credits"]:
+            for c in block_rows:
                 if c["kind"] == "credit":
                     out[c["address"]] = out.get(c["address"], 0) + int(c["amount_base_units"])
     return out
