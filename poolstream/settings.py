@@ -146,6 +146,19 @@ def _var(name: str, parse: Callable[[object], object], *targets: str, help: str 
     return Variable(name, parse, tuple((t.split(".")[0], t.split(".")[1]) for t in targets), help)
 
 
+def _coin_vars(code: str) -> tuple[Variable, ...]:
+    """The per-coin variables `COIN_<CODE>_*` of one coin of the coin table (`schemas.coins.CoinSettings`)."""
+    low = code.lower()
+    return (
+        _var(f"COIN_{code}_FEE_BPS", parse_fee_bps, f"coins.{low}_fee_bps", help="pool fee, basis points (100 = 1 %)"),
+        _var(f"COIN_{code}_SCHEME", parse_scheme, f"coins.{low}_scheme", help="pplns, pps, fpps, prop or solo"),
+        _var(f"COIN_{code}_PAYOUT_MINIMUM", units_parser(code), f"coins.{low}_payout_minimum", help=f"decimal {code}"),
+        _var(f"COIN_{code}_MATURITY", _at_least(1), f"coins.{low}_maturity", help="confirmations"),
+        _var(f"COIN_{code}_FEE_RECIPIENTS", fee_recipients_parser(code), f"coins.{low}_fee_recipients",
+             help="addr:weight,... sharing the pool fee (empty: the pool keeps it)"),
+    )
+
+
 #: Every variable poolstream reads. Per-port Stratum variables target the pseudo-group `port.<algorithm>`.
 VARIABLES: tuple[Variable, ...] = (
     _var("KAFKA_BOOTSTRAP", _text, "kafka.bootstrap", help="host:port,...; empty starts the embedded broker"),
@@ -227,24 +240,7 @@ VARIABLES: tuple[Variable, ...] = (
     _var("STRATUM_BAN_TIME_S", _float, "stratum.ban_time_s", help="0 disables bans"),
     _var("LOG_LEVEL", _log_level, "run.log_level"),
     _var("PPLNS_WINDOW_FACTOR", _positive, "coins.window_factor", help="PPLNS window X, in network difficulties"),
-    _var("COIN_BTC_FEE_BPS", parse_fee_bps, "coins.btc_fee_bps", help="pool fee, basis points (100 = 1 %)"),
-    _var("COIN_BTC_SCHEME", parse_scheme, "coins.btc_scheme", help="pplns, pps, fpps, prop or solo"),
-    _var("COIN_BTC_PAYOUT_MINIMUM", units_parser("BTC"), "coins.btc_payout_minimum", help="decimal BTC"),
-    _var("COIN_BTC_MATURITY", _at_least(1), "coins.btc_maturity", help="confirmations"),
-    _var("COIN_BTC_FEE_RECIPIENTS", fee_recipients_parser("BTC"), "coins.btc_fee_recipients",
-         help="addr:weight,... sharing the pool fee (empty: the pool keeps it)"),
-    _var("COIN_LTC_FEE_BPS", parse_fee_bps, "coins.ltc_fee_bps", help="pool fee, basis points (100 = 1 %)"),
-    _var("COIN_LTC_SCHEME", parse_scheme, "coins.ltc_scheme", help="pplns, pps, fpps, prop or solo"),
-    _var("COIN_LTC_PAYOUT_MINIMUM", units_parser("LTC"), "coins.ltc_payout_minimum", help="decimal LTC"),
-    _var("COIN_LTC_MATURITY", _at_least(1), "coins.ltc_maturity", help="confirmations"),
-    _var("COIN_LTC_FEE_RECIPIENTS", fee_recipients_parser("LTC"), "coins.ltc_fee_recipients",
-         help="addr:weight,... sharing the pool fee (empty: the pool keeps it)"),
-    _var("COIN_DOGE_FEE_BPS", parse_fee_bps, "coins.doge_fee_bps", help="pool fee, basis points (100 = 1 %)"),
-    _var("COIN_DOGE_SCHEME", parse_scheme, "coins.doge_scheme", help="pplns, pps, fpps, prop or solo"),
-    _var("COIN_DOGE_PAYOUT_MINIMUM", units_parser("DOGE"), "coins.doge_payout_minimum", help="decimal DOGE"),
-    _var("COIN_DOGE_MATURITY", _at_least(1), "coins.doge_maturity", help="confirmations"),
-    _var("COIN_DOGE_FEE_RECIPIENTS", fee_recipients_parser("DOGE"), "coins.doge_fee_recipients",
-         help="addr:weight,... sharing the pool fee (empty: the pool keeps it)"),
+    *(var for code in ("BTC", "LTC", "DOGE") for var in _coin_vars(code)),
     _var("CHAIN_SOURCE", _text, "chain.source", help="maturity job: simulated (file of `poolstream simulate`), rpc (STRATUM_NODE_URL), none"),
     _var("CHAIN_SIMULATED_FILE", _not_empty, "chain.simulated_file"),
     _var("MATURITY_INTERVAL_S", _positive, "chain.maturity_interval_s"),
