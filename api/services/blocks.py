@@ -18,9 +18,9 @@ from api.envelope import Paging
 from api.errors import InvalidRequest
 from api.services.db import Db
 from api.services.windows import from_ms
+from schemas.coins import DEFAULT_COINS
 
 #: Decimal places of a coin's base unit (satoshi, litoshi, koinu). Unknown coins: 8.
-COIN_DECIMALS: dict[str, int] = {"BTC": 8, "LTC": 8, "DOGE": 8}
 _CURRENCY = re.compile(r"[A-Za-z0-9]{1,16}")
 
 _LATEST = (
@@ -42,7 +42,8 @@ _FOUND = "SELECT count() FROM (SELECT argMax(status, updated_at) AS state FROM b
 
 def coin_amount(base_units: int, coin: str) -> tuple[float, str]:
     """`base_units` of `coin` as a float number of coins and as an exact decimal string (e.g. "6.25000000")."""
-    exact = Decimal(base_units).scaleb(-COIN_DECIMALS.get(coin.upper(), 8))
+    known = DEFAULT_COINS.get(coin.upper())  # the one coin table (schemas/coins.py); 8 for an unknown code
+    exact = Decimal(base_units).scaleb(-(known.decimals if known else 8))
     return float(exact), f"{exact:f}"
 
 
