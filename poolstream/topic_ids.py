@@ -32,9 +32,11 @@ async def refresh_topic_ids(bootstrap: str, ids: dict[str, str], topics: Sequenc
 def follow_topic_ids(app: faust.App, bootstrap: str, ids: dict[str, str], topics: Sequence[str],
                      changed: Callable[[str], None] = lambda _topic: None) -> None:
     """Refresh `ids` at every partition assignment, before the agents get the assigned partitions' messages
-    (Faust awaits its assignment signal before fetching). A topic with a new id starts at offset 0: its
-    partitions are sought there, which also clears Faust's own read position (Faust skips offsets below the
-    last one it read, and the new incarnation's offsets start again at 0)."""
+    (Faust awaits its assignment signal before fetching). A topic with a new id starts at offset 0, so Faust's
+    own read position of its partitions is cleared (Faust skips offsets at or below the last one it read).
+    The Kafka client needs no seek: a new assignment starts at the group's committed offset, and the new
+    incarnation has none (reset to earliest). Seeking the client from here would touch its fetch state from
+    the wrong thread (Faust runs it on a thread of its own)."""
     async def assigned(sender: Any, tps: Iterable[Any] = (), /, *args: Any, **kwargs: Any) -> None:
         renewed: list[str] = []
 
@@ -45,6 +47,12 @@ def follow_topic_ids(app: faust.App, bootstrap: str, ids: dict[str, str], topics
         await refresh_topic_ids(bootstrap, ids, topics, note)
         for tp in tps:
             if tp.topic in renewed:
-                await app.consumer.seek(tp, 0)
+                forget_read_position(app.consumer, tp)
 
     app.on_partitions_assigned.connect(assigned)
+
+
+def forget_read_position(consumer: Any, tp: Any) -> None:
+    """Faust's side of a seek to 0 (`faust.transport.consumer.Consumer.seek`), without the client's: the
+    partition's last read offset is dropped, so offsets restarting at 0 are read."""
+    consumer._read_offset[tp] = None
