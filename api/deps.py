@@ -16,6 +16,7 @@ from api.services.gateway_control import GatewayControl
 from api.services.pool import FederationSource
 from api.settings import ApiSettings
 from schemas.clock import Clock
+from schemas.telemetry_settings import TelemetrySettings
 from sinks.client import ClickHouseSettings
 from sinks.payouts import Payout
 
@@ -37,3 +38,5 @@ class ApiDeps:
     clickhouse_settings: ClickHouseSettings | None = None
     #: manual payouts (POST /payouts): (coin, address, base units) -> the payout; None: refused (503)
     pay: Callable[[str, str, int], Payout] | None = None
+    #: the hardware side's settings: electricity prices, alert thresholds, notification channels
+    telemetry: TelemetrySettings = TelemetrySettings()

@@ -44,6 +44,7 @@ from jobs.maturity import MaturityJob
 from jobs.scheduler import IntervalJob, create_scheduler, schedule
 from poolstream import broker_service
 from poolstream.money_jobs import money_jobs
+from poolstream.telemetry_jobs import telemetry_jobs
 from poolstream.payments import settlement_job
 from poolstream.settings import Settings
 from poolstream.stratum_bans import stratum_bans
@@ -321,7 +322,7 @@ def build_app(settings: Settings, bootstrap: str, client: Client, *, agents: boo
                              coins=settings.coins.coin, interval_s=settings.chain.credits_interval_s,
                              shares_caught_up=lag_is_zero(bootstrap, settings.streams.app_id, settings.topics.shares))
         jobs: list[IntervalJob] = [lag, credits, *money_jobs(settings, client, credits.shares_caught_up)]
-        jobs.append(settlement_job(settings, client))
+        jobs += [settlement_job(settings, client), *telemetry_jobs(settings, bootstrap, client)]
         if settings.embedded_broker:
             jobs.append(broker_service.BrokerWatch(
                 Path(settings.kafka.embedded_dir), settings.kafka.embedded_port,
@@ -338,7 +339,7 @@ def build_app(settings: Settings, bootstrap: str, client: Client, *, agents: boo
     return create_app(ApiDeps(clickhouse=reader, clock=SystemClock(), settings=api_settings(settings), health=probe,
                               lifespan=lifespans, stratum_bans=stratum_bans(gateways) if stratum else None,
                               gateway=control, clickhouse_settings=settings.clickhouse,
-                              pay=settlement_job(settings, client).pay))
+                              pay=settlement_job(settings, client).pay, telemetry=settings.telemetry))
 
 
 def prepare(settings: Settings, bootstrap: str) -> Client:

@@ -24,6 +24,7 @@ from bus.settings import KafkaSettings
 from schemas.algorithms import Algorithm
 from schemas.coins import CoinSettings, fee_recipients_parser, parse_fee_bps, parse_scheme, units_parser
 from schemas.config import VERSION, SettingsError
+from schemas.telemetry_settings import TelemetrySettings
 from schemas.topics import TopicNames
 from sinks.client import ClickHouseSettings
 from sources.chain.status import ChainSettings
@@ -254,6 +255,24 @@ VARIABLES: tuple[Variable, ...] = (
     _var("SETTLEMENT_INTERVAL_S", _positive, "payments.settlement_interval_s"),
     _var("CREDITS_INTERVAL_S", _positive, "chain.credits_interval_s", help="credits and pps jobs"),
     _var("FPPS_EXPECTED_FEES_BPS", _at_least(0), "coins.fpps_fee_bps", help="FPPS: expected fees, bps of the subsidy"),
+    # hardware telemetry, profitability and alerts (schemas.telemetry_settings)
+    _var("TELEMETRY_STUCK_AFTER_S", _positive, "telemetry.stuck_after_s", help="a sensor constant this long is flagged"),
+    _var("TELEMETRY_SPIKE_Z", _positive, "telemetry.spike_z", help="robust z-score flagging a spike"),
+    _var("TELEMETRY_ROLLUP_INTERVAL_S", _positive, "telemetry.rollup_interval_s"),
+    _var("TELEMETRY_ROLLUP_LOOKBACK_MIN", _at_least(1), "telemetry.rollup_lookback_min"),
+    _var("CGMINER_HOSTS", _text, "telemetry.cgminer_hosts", help="host[:port]=miner.worker,... polled over the cgminer API"),
+    _var("CGMINER_INTERVAL_S", _positive, "telemetry.cgminer_interval_s"),
+    _var("CGMINER_TIMEOUT_S", _positive, "telemetry.cgminer_timeout_s"),
+    _var("ELECTRICITY_PRICE_KWH", _float, "telemetry.electricity_price_kwh", help="default price per kWh"),
+    _var("ELECTRICITY_COST_KWH", _float, "telemetry.electricity_price_kwh", help="seed 002's name of ELECTRICITY_PRICE_KWH"),
+    _var("ELECTRICITY_CURRENCY", _not_empty, "telemetry.electricity_currency"),
+    _var("SITE_ELECTRICITY_PRICES", _text, "telemetry.site_electricity_prices", help="site=price per kWh, comma-separated"),
+    _var("ALERTS_INTERVAL_S", _positive, "telemetry.alerts_interval_s"),
+    _var("ALERT_OFFLINE_INTERVALS", _positive, "telemetry.offline_intervals", help="expected share intervals without a share"),
+    _var("ALERT_HASHRATE_DROP_PCT", _positive, "telemetry.hashrate_drop_pct"),
+    _var("ALERT_WEBHOOK_URLS", _text, "telemetry.webhook_urls", help="comma-separated; signed with ALERT_WEBHOOK_SECRET"),
+    _var("ALERT_WEBHOOK_SECRET", _text, "telemetry.webhook_secret"),
+    _var("PUSH_GATEWAY_URL", _text, "telemetry.push_gateway_url", help="mobile pushes are POSTed here"),
 )
 
 _GROUPS: dict[str, type[Any]] = {
@@ -266,6 +285,7 @@ _GROUPS: dict[str, type[Any]] = {
     "coins": CoinSettings,
     "chain": ChainSettings,
     "payments": PaymentSettings,
+    "telemetry": TelemetrySettings,
 }
 
 
@@ -283,6 +303,7 @@ class Settings:
     coins: CoinSettings = CoinSettings()
     chain: ChainSettings = ChainSettings()
     payments: PaymentSettings = PaymentSettings()
+    telemetry: TelemetrySettings = TelemetrySettings()
 
     @property
     def embedded_broker(self) -> bool:
@@ -363,5 +384,5 @@ def load(environ: Mapping[str, str] | None = None, /, **overrides: object) -> Se
     return Settings(
         kafka=built["kafka"], clickhouse=built["clickhouse"], api=built["api"], streams=built["stream"],
         stratum=built["stratum"], run=built["run"], topics=TopicNames(prefix=built["kafka"].topic_prefix),
-        coins=built["coins"], chain=built["chain"], payments=built["payments"],
+        coins=built["coins"], chain=built["chain"], payments=built["payments"], telemetry=built["telemetry"],
     )
