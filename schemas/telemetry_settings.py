@@ -4,7 +4,7 @@ prices for profitability, and alerts with their notification channels. One group
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -27,5 +27,5 @@ class TelemetrySettings:
     offline_intervals: float = 7.0  # ALERT_OFFLINE_INTERVALS: expected share intervals without a share
     hashrate_drop_pct: float = 30.0  # ALERT_HASHRATE_DROP_PCT: below this % under the 24 h average
     webhook_urls: str = ""  # ALERT_WEBHOOK_URLS: comma-separated
-    webhook_secret: str = ""  # ALERT_WEBHOOK_SECRET: HMAC-SHA256 key of the signature header
+    webhook_secret: str = field(default="", repr=False)  # ALERT_WEBHOOK_SECRET: HMAC-SHA256 key (a secret)
     push_gateway_url: str = ""  # PUSH_GATEWAY_URL: where mobile pushes are POSTed
