@@ -52,7 +52,7 @@ fuzz: $(STAMP) ## FUZZ_MESSAGES (default 1M) hostile messages on shares/blocks/t
 
 lint: $(STAMP) ## ruff and mypy --strict
 	$(BIN)/ruff check .
-	$(BIN)/mypy --strict schemas bus kernels sinks sources streams api jobs poolstream
+	$(BIN)/mypy --strict schemas bus kernels sinks sources streams api jobs notify poolstream
 
 bench: $(STAMP) ## measure throughput and latency; prints figures for the README
 	$(BIN)/python -m bench $(ARGS)

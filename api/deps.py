@@ -14,11 +14,13 @@ from api.dto.auth import BlockedIp
 from api.health import HealthProbe
 from api.services.gateway_control import GatewayControl
 from api.services.pool import FederationSource
+from api.services.telemetry_ingest import TelemetryIntake
 from api.settings import ApiSettings
 from schemas.clock import Clock
 from schemas.telemetry_settings import TelemetrySettings
 from sinks.client import ClickHouseSettings
 from sinks.payouts import Payout
+from sinks.rig_figures import RigSettings
 
 
 @dataclass
@@ -40,3 +42,8 @@ class ApiDeps:
     pay: Callable[[str, str, int], Payout] | None = None
     #: the hardware side's settings: electricity prices, alert thresholds, notification channels
     telemetry: TelemetrySettings = TelemetrySettings()
+    #: publishes POST /telemetry's accepted readings to the `telemetry` topic (None: that endpoint answers 503)
+    telemetry_intake: TelemetryIntake | None = None
+    #: electricity prices, coins and expected rewards for /workers/{id}/stats (None: from `telemetry`, default
+    #: coins, no PPS estimate)
+    rigs: RigSettings | None = None

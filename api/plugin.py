@@ -12,6 +12,7 @@ from litestar.plugins import InitPluginProtocol
 from api.admin_wiring import AdminServices
 from api.auth.wiring import build_security
 from api.controllers.admin import AdminController
+from api.controllers.alerts import AlertsController, WorkerAlertsController
 from api.controllers.algorithms import AlgorithmsController
 from api.controllers.auth import AuthController
 from api.controllers.blocks import BlocksController
@@ -20,6 +21,7 @@ from api.controllers.earnings import EarningsController
 from api.controllers.federation import FederationController
 from api.controllers.ledger import LedgerController
 from api.controllers.miners import MinersController
+from api.controllers.mobile import MobileController
 from api.controllers.monitoring import HardwareController
 from api.controllers.optimization import OptimizationController
 from api.controllers.participants import ParticipantsController
@@ -30,7 +32,9 @@ from api.controllers.registry import RegistryServices
 from api.controllers.security import SecurityController
 from api.controllers.stats import StatsController
 from api.controllers.system_metrics import SystemMetricsController
+from api.controllers.telemetry import TelemetryController
 from api.controllers.users import UsersController
+from api.controllers.worker_hardware import WorkerHardwareController
 from api.controllers.workers import WorkersController
 from api.deps import ApiDeps
 from api.envelope import API_VERSION, Meta
@@ -40,19 +44,24 @@ from api.metrics import MetricsMiddleware, metrics
 from api.openapi import mark_security, openapi_config
 from api.paging import provide_paging
 from api.security import Principal, principal_of
+from api.services.alerts import AlertService
 from api.services.balances import BalanceService
 from api.services.blocks import BlockService
 from api.services.db import Db
 from api.services.earnings import EarningsService
 from api.services.federation import FederationService
 from api.services.miners import MinerService
+from api.services.mobile import MobileService
 from api.services.payouts import PayoutService
 from api.services.pool import PoolService
 from api.services.prices import PriceService
+from api.services.rig_figures import WorkerHardwareService
 from api.services.tax_report import TaxReportService
 from api.services.workers import stratum_endpoints
 from api.typed_paths import learn as learn_typed_paths
 from api.ws.wiring import build_live
+from schemas.coins import CoinSettings
+from sinks.rig_figures import RigSettings
 
 BASE_PATH = "/api/v1"
 
@@ -81,6 +90,8 @@ class ApiPlugin(InitPluginProtocol):
         admin = AdminServices.build(deps, db, security.limiter, pool_service)
         registry = RegistryServices.build(db, deps.clock, stratum_endpoints(deps.settings))
         resolver = registry.token_resolver()
+        worker_hardware = WorkerHardwareService(db, deps.clickhouse, deps.clock, registry.workers,
+                                                deps.rigs or RigSettings.of(deps.telemetry, CoinSettings(), None))
         security.authenticator.register_resolver(resolver.prefix, resolver)  # rig agents' worker tokens
         # WebSocket /api/ws (outside /api/v1, as seed 001 shows it): one hub per app, started/stopped with it
         hub, live = build_live(db, deps.clock, pool_service.snapshot, federation_service.status,
@@ -119,8 +130,9 @@ class ApiPlugin(InitPluginProtocol):
                                     ParticipantsController, WorkersController, OptimizationController,
                                     SystemMetricsController, ControlController, LedgerController,
                                     PricesController, PayoutsExportController, EarningsController,
-                                    PayoutsController],
+                                    PayoutsController, TelemetryController, WorkerHardwareController],
                 ),
+                Router(BASE_PATH, route_handlers=[AlertsController, WorkerAlertsController, MobileController]),
                 metrics,
                 live,
             ]
@@ -143,12 +155,17 @@ class ApiPlugin(InitPluginProtocol):
                 **security.dependencies(),
                 **admin.dependencies(),
                 **registry.dependencies(),
+                **alert_dependencies(deps, db),
+                "telemetry_intake": Provide(lambda: deps.telemetry_intake, sync_to_thread=False),
+                "worker_hardware_service": Provide(lambda: worker_hardware, sync_to_thread=False),
             }
         )
         app_config.exception_handlers[Exception] = handle_exception
         app_config.lifespan.append(pool_service.snapshot.lifespan)
         app_config.on_startup.append(hub.start)
         app_config.on_shutdown.append(hub.stop)
+        if deps.telemetry_intake is not None:
+            app_config.on_shutdown.append(deps.telemetry_intake.close)
         app_config.middleware.append(MetricsMiddleware())
         app_config.middleware.extend(security.middleware(BASE_PATH))
         app_config.middleware.append(admin.middleware(BASE_PATH))  # maintenance mode: after auth and limits
@@ -158,3 +175,11 @@ class ApiPlugin(InitPluginProtocol):
         app_config.on_startup.append(mark_security)
         app_config.on_startup.append(learn_typed_paths)
         return app_config
+
+
+def alert_dependencies(deps: ApiDeps, db: Db) -> dict[str, Provide]:
+    """`alert_service` and `mobile_service` (alerts, per-worker alert settings, the Mobile API)."""
+    alerts = AlertService(db, deps.clock, deps.telemetry)
+    mobile = MobileService(db, deps.clock)
+    return {"alert_service": Provide(lambda: alerts, sync_to_thread=False),
+            "mobile_service": Provide(lambda: mobile, sync_to_thread=False)}

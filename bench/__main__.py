@@ -1,4 +1,4 @@
-"""`python -m bench [pipeline|pow|stratum|abuse|api|rewards|tax|all] [--seconds N] ...`: run the benches and print a summary.
+"""`python -m bench [pipeline|pow|stratum|abuse|api|rewards|tax|telemetry|all] [--seconds N] ...`: run the benches and print a summary.
 
 Progress goes to stderr; the figures and a final Markdown summary (with the machine it ran on) go to stdout.
 The default (`all`, `make bench`) takes about four minutes on the 2-core development machine.
@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from bench import pipeline
 
-PARTS = ("pipeline", "pow", "stratum", "abuse", "api", "rewards", "tax", "all")
+PARTS = ("pipeline", "pow", "stratum", "abuse", "api", "rewards", "tax", "telemetry", "all")
 
 
 def machine() -> dict[str, str]:
@@ -82,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     api_figures: dict[str, float] = {}
     rewards_figures: dict[str, float] = {}
     tax_figures: dict[str, float] = {}
+    telemetry_figures: dict[str, float] = {}
     host = machine()
     print(f"machine: {host['cores']} cores, {host['cpu']}, {host['ram']} RAM, Python {host['python']}, {host['os']}")
     sys.stdout.flush()
@@ -131,6 +132,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("bench: tax export", file=sys.stderr, flush=True)
         tax_figures = tax_export.run()
         sys.stdout.flush()
+    if args.part in ("telemetry", "all"):
+        from bench import telemetry
+
+        print("bench: telemetry validation and rollup", file=sys.stderr, flush=True)
+        telemetry_figures = telemetry.run()
+        sys.stdout.flush()
 
     print()
     print("## Benchmark summary")
@@ -168,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"| rewards {name} | {value:,.1f} |")
     for name, value in tax_figures.items():
         print(f"| {name} | {value:,.1f} |")
+    for name, value in telemetry_figures.items():
+        print(f"| telemetry {name} | {_fmt(value)} |")
     return 0 if all(r.exact for r in results) else 1
 
 

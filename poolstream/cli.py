@@ -119,6 +119,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
             stale_fraction=args.stale_fraction, shares_per_message=args.shares_per_message, realtime=args.realtime,
             partitions=settings.kafka.partitions, network_difficulty=args.network_difficulty,
             orphan_rate=args.orphan_rate, chain_block_time_s=args.chain_block_time,
+            telemetry=not args.no_telemetry, failing_rigs=args.failing_rigs,
         )
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
@@ -213,6 +214,10 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--orphan-rate", type=float, default=0.0, help="fraction of found blocks the simulated chain orphans")
     sim.add_argument("--chain-block-time", type=float, default=1.0,
                      help="seconds per simulated chain block (how fast found blocks mature)")
+    sim.add_argument("--no-telemetry", action="store_true", help="produce no hardware telemetry (shares only)")
+    sim.add_argument("--failing-rigs", type=int, default=4,
+                     help="workers that fail during the run: hot GPU, fan failure, offline, unprofitable, cycled "
+                          "(at most half the fleet; 0: none)")
     sim.set_defaults(func=cmd_simulate)
     return p
 

@@ -44,7 +44,7 @@ from jobs.maturity import MaturityJob
 from jobs.scheduler import IntervalJob, create_scheduler, schedule
 from poolstream import broker_service
 from poolstream.money_jobs import money_jobs
-from poolstream.telemetry_jobs import telemetry_jobs
+from poolstream.telemetry_jobs import rig_settings, telemetry_intake, telemetry_jobs
 from poolstream.payments import settlement_job
 from poolstream.settings import Settings
 from poolstream.stratum_bans import stratum_bans
@@ -170,7 +170,7 @@ def faust_lifespan(settings: Settings, bootstrap: str, client: Client, board: Ag
     follow_topic_ids(app, bootstrap, ingest.topic_ids, inputs, ingest.watermarks.reset)
     telemetry = attach_telemetry(app, stream_settings, settings.topics, TelemetryWriter(client), ingest.dead_letters,
                                  SystemClock(), status=board.add("telemetry", settings.topics.telemetry),
-                                 topic_ids=ingest.topic_ids)
+                                 topic_ids=ingest.topic_ids, checks=settings.telemetry)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -339,7 +339,9 @@ def build_app(settings: Settings, bootstrap: str, client: Client, *, agents: boo
     return create_app(ApiDeps(clickhouse=reader, clock=SystemClock(), settings=api_settings(settings), health=probe,
                               lifespan=lifespans, stratum_bans=stratum_bans(gateways) if stratum else None,
                               gateway=control, clickhouse_settings=settings.clickhouse,
-                              pay=settlement_job(settings, client).pay, telemetry=settings.telemetry))
+                              pay=settlement_job(settings, client).pay, telemetry=settings.telemetry,
+                              rigs=rig_settings(settings),
+                              telemetry_intake=telemetry_intake(settings, bootstrap)))
 
 
 def prepare(settings: Settings, bootstrap: str) -> Client:

@@ -53,11 +53,13 @@ SHARES_ROW_SCHEMA = pa.schema(
 BLOCK_COLUMNS = ["hash", "height", "ts", "algorithm", "coin", "miner", "worker", "reward", "network_difficulty",
                  "share_difficulty", "status", "job_id", "header_hex", "updated_at"]
 
-#: `telemetry` (0006_telemetry.sql): one row per valid reading. Missing readings are null.
+#: `telemetry` (0006_telemetry.sql, 0015_telemetry_rollup.sql): one row per valid reading. Missing readings are
+#: null; `flags` is the reading's `schemas.telemetry.TelemetryFlag` bitmask (0 = clean).
 TELEMETRY_ROW_SCHEMA = pa.schema(
     [*(field.with_nullable(True) for field in TELEMETRY_SCHEMA),  # the event's columns, as stored
      pa.field("src_topic", pa.string()),
      pa.field("src_partition", pa.uint16()),
      pa.field("src_offset", pa.uint64()),
-     pa.field("ingested_at", pa.timestamp("ms", tz="UTC"))]
+     pa.field("ingested_at", pa.timestamp("ms", tz="UTC")),
+     pa.field("flags", pa.uint16())]
 )

@@ -3,7 +3,8 @@
 Three wire forms on one topic, as for shares: one JSON reading, a JSON array of them, or an Arrow IPC stream
 of many (`TELEMETRY_SCHEMA`, version in the schema metadata). All decode to one `pyarrow.RecordBatch` with
 `TELEMETRY_SCHEMA` (`decode_payload`); a message that does not is undecodable (`DecodeError`). Whether a
-decoded reading is valid (`TelemetryReason`, `RANGES`) is decided by `kernels.telemetry_checks`.
+decoded reading is valid (`TelemetryReason`, `RANGES`, `CLASS_RANGES`) or stored with a flag (`TelemetryFlag`) is
+decided by `kernels.telemetry_checks` and `kernels.telemetry_series`.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ class TelemetryReason(enum.IntEnum):
     TIME_SKEW = 4  # ts outside [published - max past, published + max future] (the share agent's bounds)
     NOT_FINITE = 5  # a reading is NaN or infinite
     OUT_OF_RANGE = 6  # a reading outside RANGES: no device can report it
+    OUT_OF_CLASS_RANGE = 7  # inside RANGES, but outside CLASS_RANGES of its device class
+    COUNTER_BACKWARDS = 8  # hardware_errors went down while uptime_s did not (no reboot): a broken counter
 
     @property
     def wire(self) -> str:
@@ -74,6 +77,19 @@ class TelemetryReason(enum.IntEnum):
 
 
 TELEMETRY_REASON_NAMES: tuple[str, ...] = tuple(r.wire for r in TelemetryReason)
+
+
+class TelemetryFlag(enum.IntFlag):
+    """Why a stored reading is suspicious (the `flags` column of `telemetry`, UInt16; 0 = clean). A flagged
+    reading is plausible, so it is kept; readers (rollups, alerts) decide what a flag means to them."""
+
+    CLEAN = 0
+    STUCK = 1  # temperature or (non-zero) fan rpm exactly constant for TELEMETRY_STUCK_AFTER_S or longer
+    SPIKE = 2  # temperature, power or hashrate beyond TELEMETRY_SPIKE_Z robust z-scores of the device's recent values
+    COUNTER_RESET = 4  # uptime_s went back (a reboot), or hardware_errors went back with no uptime to tell
+
+
+TELEMETRY_FLAG_NAMES: dict[int, str] = {int(f): str(f.name).lower() for f in TelemetryFlag if f.value}
 
 #: What a device can physically report, inclusive; wider than any hardware, so a value outside is a broken
 #: sensor or a hostile producer.
@@ -116,6 +132,19 @@ TELEMETRY_SCHEMA = pa.schema(
     metadata={b"poolstream.event": b"telemetry", b"poolstream.version": str(TELEMETRY_VERSION).encode()},
 )
 READINGS: tuple[str, ...] = tuple(RANGES)  # the nullable reading columns
+
+#: What a device of each class can report, inclusive, where narrower than RANGES (the other readings keep
+#: RANGES). Still generous: the hottest junctions, the fastest server fans, liquid-nitrogen clock records,
+#: the largest hydro ASICs; a value outside is not that class's hardware working, whatever its health.
+#: Voltage is core voltage or a rail (GPU/CPU boards: 12 V), for ASICs also the PSU input.
+CLASS_RANGES: dict[str, dict[str, tuple[float, float]]] = {
+    "CPU": {"temperature_c": (-40.0, 125.0), "fan_rpm": (0.0, 30_000.0), "power_w": (0.0, 2_000.0),
+            "voltage": (0.0, 20.0), "core_clock_mhz": (0.0, 10_000.0), "memory_clock_mhz": (0.0, 12_000.0)},
+    "GPU": {"temperature_c": (-40.0, 130.0), "fan_rpm": (0.0, 10_000.0), "power_w": (0.0, 2_000.0),
+            "voltage": (0.0, 20.0), "core_clock_mhz": (0.0, 5_000.0), "memory_clock_mhz": (0.0, 40_000.0)},
+    "ASIC": {"temperature_c": (-40.0, 140.0), "fan_rpm": (0.0, 20_000.0), "power_w": (0.0, 25_000.0),
+             "voltage": (0.0, 500.0), "core_clock_mhz": (0.0, 3_000.0), "memory_clock_mhz": (0.0, 10_000.0)},
+}
 _TEXT_COLUMNS = ("miner", "worker", "device_class", "device_id", "model")
 _FIELD_INDEX = {name: i for i, name in enumerate(TelemetryReading.__struct_fields__)}
 

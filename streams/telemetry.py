@@ -3,9 +3,11 @@
 Runs on the agent runtime (`streams.runtime`) for as long as the worker runs. Per flushed batch: each
 message is decoded (`schemas.telemetry.decode_payload`: a JSON reading, a JSON array, or an Arrow batch);
 an undecodable one goes whole to `telemetry.rejected` (raw, headers `reason: malformed`, `error`, `src`).
-The readings are checked in one columnar pass (`kernels.telemetry_checks`); rejected ones go to
-`telemetry.rejected` as Arrow rows with their `status` (the reason) and flushed; the valid ones are written
-in ONE INSERT (`sinks.telemetry`, dedup token from the batch's offset ranges and topic ids); then the
+The readings are checked in one columnar pass (`kernels.telemetry_checks`: identity, time, NaN/inf, physical
+and per-class ranges), then per device in ts order against its history (`streams.telemetry_state`: counters
+going backwards are rejected, a reboot, a stuck sensor or a spike flags the reading, `flags` column); rejected
+ones go to `telemetry.rejected` as Arrow rows with their `status` (the reason) and flushed; the valid ones,
+flagged or not, are written in ONE INSERT (`sinks.telemetry`, dedup token from the batch's offset ranges and topic ids); then the
 messages are acked. A crash replays from the last commit: the table collapses replays, the dead-letter topic
 is at-least-once.
 """
@@ -23,18 +25,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bus.publisher import Publisher
-from kernels.telemetry_checks import check_readings
+from kernels.telemetry_checks import NO_CLASS, check_readings, class_code_of
 from schemas.clock import Clock
 from schemas.identity import valid_address, valid_worker
 from schemas.rows import TELEMETRY_ROW_SCHEMA, TELEMETRY_TABLE
 from schemas.telemetry import (
-    DEVICE_CLASSES,
     READINGS,
     TELEMETRY_REASON_NAMES,
     TELEMETRY_SCHEMA,
     DecodeError,
     decode_payload,
 )
+from schemas.telemetry_settings import TelemetrySettings
 from schemas.topics import TopicNames
 from sinks.telemetry import TelemetryWriter
 from streams import metrics
@@ -45,6 +47,7 @@ from streams.offsets import OffsetRanges, RawMessage
 from streams.runtime import AgentRuntime, BatchLimits
 from streams.settings import StreamSettings
 from streams.supervision import AgentStatus, describe
+from streams.telemetry_state import DeviceStates
 
 MAX_MESSAGES = 500  # taken at a time
 MAX_ROWS = 50_000  # readings per batch
@@ -77,9 +80,9 @@ def decode(message: RawMessage) -> TelemetryMessage:
 
 
 def row_table(readings: pa.Table, messages: Sequence[RawMessage], counts: npt.NDArray[np.int64],
-              now_ms: int) -> pa.Table:
-    """Every reading with the message it came from (`counts[i]` readings of `messages[i]`, in order), in
-    TELEMETRY_ROW_SCHEMA."""
+              now_ms: int, flags: npt.NDArray[np.uint16] | None = None) -> pa.Table:
+    """Every reading with the message it came from (`counts[i]` readings of `messages[i]`, in order) and its
+    flags (default 0), in TELEMETRY_ROW_SCHEMA."""
     return pa.Table.from_arrays(
         [
             *(readings.column(name) for name in TELEMETRY_SCHEMA.names),
@@ -87,20 +90,24 @@ def row_table(readings: pa.Table, messages: Sequence[RawMessage], counts: npt.ND
             pa.array(np.repeat(np.array([m.partition for m in messages], dtype=np.uint16), counts)),
             pa.array(np.repeat(np.array([m.offset for m in messages], dtype=np.uint64), counts)),
             pa.array(np.full(readings.num_rows, now_ms, dtype=np.int64)).cast(pa.timestamp("ms", tz="UTC")),
+            pa.array(flags if flags is not None else np.zeros(readings.num_rows, dtype=np.uint16), type=pa.uint16()),
         ],
         schema=TELEMETRY_ROW_SCHEMA,
     )
 
 
 class TelemetryIngest:
-    """The batch steps of the `telemetry` agent (`streams.runtime.BatchHandler`)."""
+    """The batch steps of the `telemetry` agent (`streams.runtime.BatchHandler`). `checks` sets the stateful
+    checks (TELEMETRY_STUCK_AFTER_S, TELEMETRY_SPIKE_Z; defaults if None)."""
 
     def __init__(self, settings: StreamSettings, writer: TelemetryWriter, clock: Clock,
-                 topic_ids: dict[str, str] | None = None) -> None:
+                 topic_ids: dict[str, str] | None = None, checks: TelemetrySettings | None = None) -> None:
         self.settings = settings
         self.writer = writer
         self.clock = clock
         self.topic_ids = topic_ids if topic_ids is not None else {}  # topic -> broker id, kept by the runtime
+        checks = checks or TelemetrySettings()
+        self.devices = DeviceStates(checks.stuck_after_s, checks.spike_z)
 
     def decode(self, messages: Sequence[RawMessage]) -> list[TelemetryMessage]:
         return [decode(message) for message in messages]
@@ -120,12 +127,15 @@ class TelemetryIngest:
         counts = np.array([self.rows(item) for item in good], dtype=np.int64)
         published = np.repeat(np.array([item.message.timestamp_ms or now_ms for item in good], dtype=np.int64),
                               counts)
-        reasons = self._check(readings, published)
-        rows = row_table(readings, [item.message for item in good], counts, now_ms)
+        verdicts = self.devices.check(readings, self._check(readings, published))
+        reasons = verdicts.reasons
+        rows = row_table(readings, [item.message for item in good], counts, now_ms, verdicts.flags)
         bad = reasons != 0
         status = pa.array(np.array(TELEMETRY_REASON_NAMES, dtype=object)[reasons[bad]], type=pa.string())
         rejected = rows.filter(pa.array(bad)).append_column("status", status)
-        return TelemetryBatch(rows.filter(pa.array(~bad)), rejected, undecodable)
+        prepared = TelemetryBatch(rows.filter(pa.array(~bad)), rejected, undecodable)
+        self.devices.commit(verdicts, now_ms)  # last: a batch prepared again after a failure sees the same state
+        return prepared
 
     def _check(self, readings: pa.Table, published: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
         values = np.empty((len(READINGS), readings.num_rows), dtype=np.float64)
@@ -135,12 +145,13 @@ class TelemetryIngest:
             present[row] = pc.is_valid(column).to_numpy(zero_copy_only=False)
             # unsafe: an int64 beyond 2^53 rounds, and is still far out of any range it could be in
             values[row] = pc.fill_null(column.cast(pa.float64(), safe=False), 0.0).to_numpy(zero_copy_only=False)
+        classes = lookup_codes(readings.column("device_class"), class_code_of)
         return check_readings(
             readings.column("ts").cast(pa.int64()).to_numpy(zero_copy_only=False), published,
-            lookup_codes(readings.column("device_class"), lambda c: int(c in DEVICE_CLASSES)),
+            (classes != NO_CLASS).astype(np.uint8),
             lookup_codes(readings.column("miner"), lambda m: int(valid_address(m))),
             lookup_codes(readings.column("worker"), lambda w: int(valid_worker(w))),
-            values, present, self.settings.max_past_s * 1000, self.settings.max_future_s * 1000,
+            values, present, self.settings.max_past_s * 1000, self.settings.max_future_s * 1000, classes,
         )
 
     def rejects(self, prepared: TelemetryBatch) -> DeadLetters:
@@ -157,12 +168,12 @@ class TelemetryIngest:
 def attach_telemetry(app: faust.App, settings: StreamSettings, topics: TopicNames, writer: TelemetryWriter,
                      dead_letters: Publisher, clock: Clock, *, status: AgentStatus | None = None,
                      dead_letter_max_bytes: int = DEAD_LETTER_MAX_BYTES, topic_ids: dict[str, str] | None = None,
-                     ) -> AgentRuntime[TelemetryMessage, TelemetryBatch]:
+                     checks: TelemetrySettings | None = None) -> AgentRuntime[TelemetryMessage, TelemetryBatch]:
     """Register the `telemetry` agent on `app`; returns its runtime (for `stored()` at stop). `topic_ids` is
     the composition root's map of topic -> broker id (in the dedup token: a re-created topic's offsets start
-    at 0 again and must not look like an INSERT already made)."""
+    at 0 again and must not look like an INSERT already made); `checks` the stateful checks' settings."""
     runtime: AgentRuntime[TelemetryMessage, TelemetryBatch] = AgentRuntime(
-        TelemetryIngest(settings, writer, clock, topic_ids),
+        TelemetryIngest(settings, writer, clock, topic_ids, checks),
         BatchLimits(max_messages=MAX_MESSAGES, max_rows=MAX_ROWS, flush_interval_s=settings.flush_interval_s),
         DeadLetterRouter(dead_letters, topics.telemetry_rejected, dead_letter_max_bytes),
         status or AgentStatus("telemetry", topics.telemetry),

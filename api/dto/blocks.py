@@ -6,6 +6,8 @@ import datetime as dt
 
 import msgspec
 
+from api.dto.hardware import AlgorithmHardware, ClassEfficiency
+
 
 class BlockInfo(msgspec.Struct, frozen=True, kw_only=True):
     # -- seed 001 GET /blocks (one item)
@@ -33,6 +35,7 @@ class HardwareClassStats(msgspec.Struct, frozen=True, kw_only=True):
     avg_temperature: float | None  # °C, mean of the latest reading per device (10 min); null without telemetry
     power_consumption: float | None  # W, sum of the latest reading per device (10 min); null without telemetry
     devices_reporting: int  # devices with a telemetry reading in the last 10 minutes
+    efficiency: list[ClassEfficiency] = []  # per algorithm (issue 10), api.services.hardware
 
 
 class HardwareReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,3 +46,4 @@ class HardwareReport(msgspec.Struct, frozen=True, kw_only=True):
     asic_miners: HardwareClassStats
     unknown: HardwareClassStats  # workers whose miner software told no class (extra)
     updated_at: dt.datetime
+    by_algorithm: list[AlgorithmHardware] = []  # rollup per algorithm (issue 10)

@@ -4,6 +4,8 @@ A worker's class is the hint of its latest share in the last 24 h (the miner sof
 `count`: workers with accepted work in the last 24 h; `total_hashrate`: the class's 10-minute hashrate (the
 class is the entity of `api.services.hashrate`), summed over algorithms; temperature and power: the latest
 telemetry reading of each device of the class in the last 10 minutes (mean °C, total W), null without any.
+Issue 10 adds, from the same readings, the class's efficiency per algorithm and the `by_algorithm` rollup
+(`api.services.hardware_rollup`).
 """
 
 from __future__ import annotations
@@ -13,15 +15,25 @@ import datetime as dt
 from api.dto.blocks import HardwareClassStats, HardwareReport
 from api.dto.pool import HardwareCounts
 from api.services.db import Db
+from api.services.hardware_rollup import (
+    RigReading,
+    by_algorithm,
+    class_efficiency,
+    mean_temperature,
+    power,
+    rig_algorithms,
+)
 from api.services.hashrate import BucketRow, rates, summed
 from api.services.windows import TEN_MINUTES
 from schemas.hardware import hardware_class
 
+# Per rig: the latest reading of each of its devices in the last 10 minutes, summed (power, hashrate) or
+# summed with a count (temperature, for the mean over devices).
 _TELEMETRY = (
-    "SELECT lower(device_class), avg(t), sum(p), count() FROM ("
-    "SELECT device_class, argMax(temperature_c, ts) AS t, argMax(power_w, ts) AS p FROM telemetry "
-    "WHERE ts >= fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC') "
-    "GROUP BY miner, worker, device_class, device_id) GROUP BY lower(device_class)"
+    "SELECT miner, worker, any(cls), sum(t), count(t), sum(p), sum(h), count() FROM ("
+    "SELECT miner, worker, lower(device_class) AS cls, argMax(temperature_c, ts) AS t, argMax(power_w, ts) AS p, "
+    "argMax(hashrate, ts) AS h FROM telemetry WHERE ts >= fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC') "
+    "GROUP BY miner, worker, device_class, device_id) GROUP BY miner, worker"
 )
 CLASSES = ("cpu", "gpu", "asic", "unknown")
 
@@ -51,21 +63,24 @@ async def hardware_report(
     classes = worker_classes(rows_24h)
     counts = class_counts(rows_24h, classes)
     by_class = rates(rows_10m, TEN_MINUTES, now_ms, lambda r: classes.get((r.miner, r.worker), "unknown"))
-    telemetry = {
-        str(cls): (t, p, int(n))
-        for cls, t, p, n in await db.rows(_TELEMETRY, {"since_ms": TEN_MINUTES.start_ms(now_ms)})
-    }
+    rigs = [RigReading(str(m), str(w), hardware_class(str(c)), float(t or 0.0), int(nt),
+                       None if p is None else float(p), None if h is None else float(h), int(n))
+            for m, w, c, t, nt, p, h, n in await db.rows(_TELEMETRY, {"since_ms": TEN_MINUTES.start_ms(now_ms)})]
+    algorithms = rig_algorithms(rows_10m, rows_24h)
 
     def stats(cls: str) -> HardwareClassStats:
-        temperature, power, devices = telemetry.get(cls, (None, None, 0))
+        mine = [r for r in rigs if r.cls == cls]
+        temperature, watts = mean_temperature(mine), power(mine)
         return HardwareClassStats(
             count=getattr(counts, cls),
             total_hashrate=summed(by_class.get(cls, [])),
-            avg_temperature=None if temperature is None else round(float(temperature), 2),
-            power_consumption=None if power is None else float(power),
-            devices_reporting=devices,
+            avg_temperature=None if temperature is None else round(temperature, 2),
+            power_consumption=watts,
+            devices_reporting=sum(r.devices for r in mine),
+            efficiency=class_efficiency(mine, algorithms),
         )
 
     report = HardwareReport(cpu_miners=stats("cpu"), gpu_miners=stats("gpu"), asic_miners=stats("asic"),
-                            unknown=stats("unknown"), updated_at=at)
+                            unknown=stats("unknown"), updated_at=at,
+                            by_algorithm=by_algorithm(rows_10m, now_ms, rigs, algorithms))
     return counts, report

@@ -1,8 +1,7 @@
 -- Telemetry validation flags and 1-minute device buckets (issue 10).
 --
 -- `flags` (bitmask, `schemas.telemetry.TelemetryFlag`): a plausible reading that a check found suspicious
--- (stuck sensor, spike, counter reset, above its class's typical range) is stored with its flag instead of
--- being rejected; 0 = clean.
+-- (1 stuck sensor, 2 spike, 4 counter reset) is stored with its flag instead of being rejected; 0 = clean.
 ALTER TABLE telemetry ADD COLUMN IF NOT EXISTS flags UInt16 DEFAULT 0;
 
 -- One row per device per closed UTC minute, computed by the rollup job (`jobs.telemetry_rollup`) from the raw

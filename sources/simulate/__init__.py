@@ -7,5 +7,6 @@ is the oracle the pipeline is checked against: true hashrates and exact expected
 
 Modules: `options` (the flags), `address` (miner addresses, worker names), `fleet` (who mines what),
 `generate` (shares as columns and messages), `columns` (fast Arrow string columns), `report` (what was
-simulated), `run` (produce to Kafka).
+simulated), `run` (produce to Kafka), `rigs` (failing rigs and their hashrate over time), `telemetry`
+(hardware readings consistent with the shares, to the `telemetry` topic).
 """

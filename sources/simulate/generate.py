@@ -29,6 +29,7 @@ from schemas.share import SHARE_SCHEMA, Share, encode_arrow, encode_json
 from sources.simulate.columns import hex_column, take_strings
 from sources.simulate.fleet import DEVICE_CLASSES, Fleet
 from sources.simulate.options import SimulateOptions
+from sources.simulate.rigs import RateProfile
 
 #: Shares per slice when not pacing: bounds memory (~250 bytes a share while a slice is built).
 SLICE_SHARES = 500_000
@@ -98,9 +99,11 @@ class ShareGenerator:
     """
 
     def __init__(
-        self, fleet: Fleet, options: SimulateOptions, rng: np.random.Generator, start_ms: int
+        self, fleet: Fleet, options: SimulateOptions, rng: np.random.Generator, start_ms: int,
+        profile: RateProfile | None = None,
     ) -> None:
         self.fleet = fleet
+        self.profile = profile if profile is not None and len(profile) else None  # failing rigs' rates
         self.options = options
         self.rng = rng
         self.start_ms = start_ms
@@ -108,7 +111,11 @@ class ShareGenerator:
         self.end_ms = start_ms + self.window_ms  # exclusive
 
         rate = fleet.worker_rate
-        self._left = rng.poisson(rate * (self.window_ms / 1000.0)).astype(np.int64)
+        expected = rate * (self.window_ms / 1000.0)
+        if self.profile is not None:  # a failing worker's expected count follows its rate over the window
+            ways = self.profile.workers
+            expected[ways] = rate[ways] * self.profile.integral_ms(start_ms, self.end_ms) / 1000.0
+        self._left = rng.poisson(expected).astype(np.int64)
         self.valid_total = int(self._left.sum())
         extra = options.invalid_fraction + options.duplicate_fraction + options.stale_fraction
         all_shares = self.valid_total / (1.0 - extra)
@@ -175,14 +182,18 @@ class ShareGenerator:
         rng, fleet = self.rng, self.fleet
         remaining_ms = self.end_ms - lo
         p = (hi - lo) / remaining_ms
-        counts = self._left if p >= 1.0 else rng.binomial(self._left, p)
+        split = p if self.profile is None else self.profile.split(p, lo, hi, self.end_ms, fleet.size)
+        counts = self._left if p >= 1.0 else rng.binomial(self._left, split)
         self._left = self._left - counts
         n_valid = int(counts.sum())
         n_stale, n_dup, n_invalid = self._extras(n_valid)
 
         # Valid shares: uniform arrival times inside the slice, per worker.
         v_worker = np.repeat(np.arange(fleet.size, dtype=np.int64), counts)
-        v_ts = lo + np.floor(rng.random(n_valid) * (hi - lo)).astype(np.int64)
+        uniform = rng.random(n_valid)
+        v_ts = lo + np.floor(uniform * (hi - lo)).astype(np.int64)
+        if self.profile is not None:  # failing workers' arrivals follow their rate
+            self.profile.place_all(v_worker, uniform, v_ts, lo, hi)
 
         # Stale and invalid shares: a random valid share's worker, their own arrival time.
         n_other = n_stale + n_invalid

@@ -49,6 +49,10 @@ class SimulateOptions:
     orphan_rate: float = 0.0
     #: Seconds per block of the simulated chain (how fast found blocks gain confirmations).
     chain_block_time_s: float = 1.0
+    #: Hardware telemetry of every worker to the `telemetry` topic (`sources.simulate.telemetry`).
+    telemetry: bool = False
+    #: Workers that fail during the run (`sources.simulate.rigs`: hot GPU, fan failure, offline, unprofitable).
+    failing_rigs: int = 0
 
     def __post_init__(self) -> None:
         def bad(flag: str, why: str) -> ValueError:
@@ -99,6 +103,8 @@ class SimulateOptions:
             raise bad("orphan-rate", f"must be in [0, 1], got {self.orphan_rate}")
         if not (math.isfinite(self.chain_block_time_s) and self.chain_block_time_s >= 0.001):
             raise bad("chain-block-time", f"must be >= 0.001 s, got {self.chain_block_time_s}")
+        if not 0 <= self.failing_rigs < 1 << 20:
+            raise bad("failing-rigs", f"must be >= 0, got {self.failing_rigs}")
         if not self.address_hrp.isalnum() or self.address_hrp != self.address_hrp.lower():
             raise bad("address-hrp", f"must be lowercase alphanumeric, got {self.address_hrp!r}")
 

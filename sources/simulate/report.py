@@ -61,6 +61,10 @@ class SimulationReport:
     shares_per_s: float = 0.0
     #: blocks found: hash, coin, height, miner, reward (base units), ts_ms, orphan (the simulated chain's fate)
     blocks: list[dict[str, Any]] = field(default_factory=list)
+    #: hardware readings produced to `telemetry` (0: telemetry off)
+    telemetry_readings: int = 0
+    #: the rigs made to fail: miner, worker, device_class, kind, onset_ms, limit_ms (`sources.simulate.rigs`)
+    failing_rigs: list[dict[str, Any]] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -101,6 +105,11 @@ def format_report(report: SimulationReport) -> str:
         f"  produced {report.messages:,} message(s) ({report.encoding}) in {report.seconds:.2f} s, "
         f"{report.shares_per_s:,.0f} shares/s"
     )
+    if report.telemetry_readings:
+        lines.append(f"  telemetry: {report.telemetry_readings:,} hardware reading(s)")
+    for rig in report.failing_rigs:
+        lines.append(f"  failing rig: {rig['miner']}.{rig['worker']} ({rig['device_class']}) {rig['kind']} "
+                     f"from {_iso(rig['onset_ms'])}")
     if report.blocks:
         orphans = sum(1 for b in report.blocks if b["orphan"])
         lines.append(f"  blocks found {len(report.blocks):,} ({orphans:,} to be orphaned by the simulated chain)")

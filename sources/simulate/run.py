@@ -7,6 +7,7 @@ once the clock has passed its end, so share timestamps track the wall clock.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import sys
 import time
@@ -25,6 +26,8 @@ from sources.simulate.fleet import DEVICE_CLASSES, Fleet, build_fleet
 from sources.simulate.generate import ShareGenerator
 from sources.simulate.options import SimulateOptions
 from sources.simulate.report import SimulationReport
+from sources.simulate.rigs import FailingRig, RateProfile, pick_failing
+from sources.simulate.telemetry import TelemetrySimulator
 
 #: progress(shares produced so far, shares the run will produce)
 Progress = Callable[[int, int], None]
@@ -51,8 +54,22 @@ def plan(options: SimulateOptions, start_ms: int) -> tuple[int, Fleet, ShareGene
     seed = _seed(options)
     fleet_seq, shares_seq = np.random.SeedSequence(seed).spawn(2)
     fleet = build_fleet(options, np.random.default_rng(fleet_seq))
-    generator = ShareGenerator(fleet, options, np.random.default_rng(shares_seq), start_ms)
+    profile = RateProfile.of(failing_rigs(options, seed, fleet, start_ms))
+    generator = ShareGenerator(fleet, options, np.random.default_rng(shares_seq), start_ms, profile)
     return seed, fleet, generator
+
+
+def failing_rigs(options: SimulateOptions, seed: int, fleet: Fleet, start_ms: int) -> list[FailingRig]:
+    """The run's failing rigs (the fourth child of the seed; the fifth draws the telemetry's noise)."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(5)[3])
+    return pick_failing(fleet, options.failing_rigs, rng, start_ms, max(1, round(options.duration_s * 1000)))
+
+
+def telemetry_simulator(options: SimulateOptions, seed: int, fleet: Fleet, start_ms: int) -> TelemetrySimulator:
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(5)[4])
+    window_ms = max(1, round(options.duration_s * 1000))
+    return TelemetrySimulator(fleet, failing_rigs(options, seed, fleet, start_ms), rng, start_ms,
+                              start_ms + window_ms, options.partitions)
 
 
 def block_rng(seed: int) -> np.random.Generator:
@@ -87,6 +104,8 @@ def simulate(
     topic = topics.shares
     total = generator.shares_total
     produced = messages = 0
+    hardware = telemetry_simulator(options, seed, fleet, start_ms) if options.telemetry else None
+    slice_start_ms = start_ms
     began = time.perf_counter()
     if progress is not None:
         progress(0, total)
@@ -98,6 +117,11 @@ def simulate(
             publisher.publish(topic, value, key)
             produced += count
             messages += 1
+        if hardware is not None:  # the slice's readings, after its shares
+            for key, value in hardware.messages(slice_start_ms, slice_end_ms, options.encoding,
+                                                options.shares_per_message):
+                publisher.publish(topics.telemetry, value, key)
+        slice_start_ms = slice_end_ms
         for found in finder.find(shares):
             publisher.publish(topics.blocks, encode_block(found.block), key=found.block.miner.encode())
             if on_block is not None:
@@ -110,6 +134,12 @@ def simulate(
     report.messages = messages
     report.seconds = seconds
     report.shares_per_s = produced / seconds if seconds > 0 else 0.0
+    report.telemetry_readings = hardware.readings if hardware is not None else 0
+    report.failing_rigs = [{"miner": fleet.addresses[int(fleet.worker_miner[r.worker])],
+                            "worker": fleet.worker_names[int(fleet.worker_number[r.worker])],
+                            "device_class": DEVICE_CLASSES[int(fleet.worker_class[r.worker])].upper(),
+                            "kind": r.kind, "onset_ms": r.onset_ms, "limit_ms": r.limit_ms}
+                           for r in failing_rigs(options, seed, fleet, start_ms)]
     report.blocks = [{"hash": f.block.hash, "coin": f.block.coin, "height": f.block.height, "miner": f.block.miner,
                       "reward": f.block.reward, "ts_ms": f.block.ts, "orphan": f.orphan} for f in finder.found]
     return report
@@ -121,6 +151,9 @@ def build_report(
     """The report of a generator that has yielded all its slices."""
     tally = generator.tally
     seconds = generator.window_ms / 1000
+    if generator.profile is not None:  # failing rigs: the true hashrate is the window's average
+        fleet = dataclasses.replace(fleet, worker_hashrate=generator.profile.average(
+            fleet.worker_hashrate, generator.start_ms, generator.end_ms))
     accepted = {
         a.wire: float(d) for a, d in zip(fleet.algorithms, tally.algorithm_accepted_difficulty, strict=True)
     }

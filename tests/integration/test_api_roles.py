@@ -64,6 +64,8 @@ EXPECTED: dict[str, str | None] = {
     "DELETE /api/v1/workers/{worker_id:int}": WRITE,
     "GET /api/v1/workers/{worker_id:int}/commands": READ,
     "POST /api/v1/workers/{worker_id:int}/commands": WRITE,
+    "GET /api/v1/workers/{worker_id:int}/metrics": READ,
+    "GET /api/v1/workers/{worker_id:int}/stats": READ,
     "GET /api/v1/workers/{worker_id:int}/commands/pending": WRITE,  # or the worker's own token
     "POST /api/v1/workers/{worker_id:int}/commands/{command_id:int}/ack": WRITE,  # or the worker's own token
     "POST /api/v1/optimization/start": WRITE,
@@ -79,6 +81,13 @@ EXPECTED: dict[str, str | None] = {
     "GET /api/v1/miners/{address:str}/balances": None,
     "GET /api/v1/miners/{address:str}/earnings": None,
     "GET /api/v1/monitoring/metrics": READ,
+    # alerts, per-worker alert settings, Mobile API (api/controllers/alerts.py, mobile.py; issue 10)
+    "GET /api/v1/alerts": READ,
+    "GET /api/v1/workers/{worker_id:int}/alerts": READ,
+    "PUT /api/v1/workers/{worker_id:int}/alerts": WRITE,
+    "POST /api/v1/mobile/register": READ,
+    "PUT /api/v1/mobile/notifications": READ,
+    "GET /api/v1/mobile/notifications": READ,
     "GET /api/v1/health": None,
     "GET /api/v1/status": READ,
     "GET /api/v1/config": ADMIN,
@@ -96,6 +105,8 @@ EXPECTED: dict[str, str | None] = {
     "POST /api/v1/payouts": ADMIN,
     "GET /api/v1/payouts/participant/{participant_id:int}/summary": READ,
     "PUT /api/v1/miners/{address:str}/threshold": WRITE,
+    # telemetry ingestion (api/controllers/telemetry.py)
+    "POST /api/v1/telemetry": WRITE,  # or a worker token (its own worker's readings)
     # WebSocket routes are listed (method WS) but not called here: see the WebSocket tests
     "WS /api/ws": None,
 }

@@ -17,8 +17,9 @@ ALLOWED: dict[str, set[str]] = {
     "sources": {"schemas", "bus", "kernels"},
     "streams": {"schemas", "bus", "kernels", "sinks"},
     "api": {"schemas", "bus", "kernels", "sinks"},
-    "jobs": {"schemas", "bus", "kernels", "sinks"},
-    "poolstream": {"schemas", "bus", "kernels", "sinks", "sources", "streams", "api", "jobs"},
+    "jobs": {"schemas", "bus", "kernels", "sinks", "notify"},
+    "notify": {"schemas"},
+    "poolstream": {"schemas", "bus", "kernels", "sinks", "sources", "streams", "api", "jobs", "notify"},
 }
 MAX_LINES = 400
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from schemas.clock import FixedClock
 from schemas.rows import TELEMETRY_ROW_SCHEMA
-from schemas.telemetry import TelemetryReading, encode_arrow, encode_telemetry, readings_to_batch
+from schemas.telemetry import TelemetryFlag, TelemetryReading, encode_arrow, encode_telemetry, readings_to_batch
 from streams.deadletters import DeadLetterRouter
 from streams.offsets import RawMessage
 from streams.runtime import AgentRuntime, BatchLimits
@@ -97,3 +97,20 @@ def test_a_batch_of_hostile_messages_only_writes_nothing_and_acks_everything() -
     assert [rows.num_rows for rows, _ in writer.writes] == [0]
     assert [h["src"] for _, _, _, h in producer.published] == [f"telemetry/0/{i}".encode() for i in range(4)]
     assert log[-1] == "ack [0, 1, 2, 3]" and status.failures == 0
+
+
+def test_history_across_batches_rejects_a_counter_going_back_and_stores_flagged_readings() -> None:
+    first = [raw(0, encode_telemetry(reading("0", ts=NOW - 60_000, hardware_errors=50, uptime_s=1_000))),
+             raw(1, encode_telemetry(reading("1", ts=NOW - 60_000, hardware_errors=50, uptime_s=1_000)))]
+    second = [raw(2, encode_telemetry(reading("0", ts=NOW - 30_000, hardware_errors=40, uptime_s=1_030))),  # no reboot
+              raw(3, encode_telemetry(reading("1", ts=NOW - 30_000, hardware_errors=0, uptime_s=5))),  # a reboot
+              raw(4, encode_telemetry(reading("2", device_class="GPU", power_w=3_500.0)))]  # an ASIC's power
+    writer, producer, _, status = run([first, second])
+    stored = pa.concat_tables([rows for rows, _ in writer.writes])
+    assert dict(zip(stored.column("src_offset").to_pylist(), stored.column("flags").to_pylist(), strict=True)) == {
+        0: 0, 1: 0, 3: int(TelemetryFlag.COUNTER_RESET)}
+    (_, parts, _, _), = [p for p in producer.published if "part" in p[3]]
+    dead = pa.ipc.open_stream(parts).read_all()
+    assert sorted(zip(dead.column("src_offset").to_pylist(), dead.column("status").to_pylist(), strict=True)) == [
+        (2, "counter_backwards"), (4, "out_of_class_range")]
+    assert status.failures == 0
