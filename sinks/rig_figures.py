@@ -10,7 +10,9 @@ Definitions, for a window [now − W, now):
   errors) or averaged (temperature, fan, utilisation) over the rig's devices, then averaged over the minutes
   that have the value; temperature_max is the maximum. Energy = Σ per-minute power × 60 s (minutes without a
   power reading count 0), so a rig that reported half the window is charged for that half.
-- measured hashrate: Σ accepted difficulty · F / T, T = now − max(now − W, first accepted share in the window).
+- shares are read from their minute buckets (`shares_1m`), the window's start rounded down to its minute, so
+  a day of the whole pool is cheap; measured hashrate: Σ accepted difficulty · F / T, T = now − max(now − W,
+  first share in the window).
 - revenue (base units of the rig's coin): when the ledger holds credits/reversals of the miner's address in
   the window, their net split over the miner's rigs in proportion to their accepted difficulty
   (`revenue_source = "ledger"`); otherwise the expected PPS value of the rig's accepted work, floor((B − fee)
@@ -56,11 +58,12 @@ _TELEMETRY = (
     "AND minute < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC') {filter} GROUP BY miner, worker, minute) "
     "GROUP BY miner, worker"
 )
-_SHARES = (
-    "SELECT miner, worker, algorithm, coin, argMax(hardware, ts), sum(difficulty), "
-    "toUnixTimestamp64Milli(min(ts)), sumIf(least(difficulty / network_difficulty, 1.0), network_difficulty > 0) "
-    "FROM shares WHERE status = 'accepted' AND ts >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC') "
-    "AND ts < fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC') {filter} GROUP BY miner, worker, algorithm, coin"
+_SHARES = (  # the minute buckets (shares_1m, migration 0018): a day of the whole pool without the raw shares
+    "SELECT miner, worker, algorithm, anyLast(coin), argMax(hardware, bucket), sum(sum_difficulty), "
+    "toUnixTimestamp64Milli(min(first_ts)), sum(pps_work) FROM shares_1m "
+    "WHERE bucket >= toStartOfMinute(fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')) "
+    "AND bucket < fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC') {filter} "
+    "GROUP BY miner, worker, algorithm HAVING sum(accepted) > 0"
 )
 _LEDGER = (
     "SELECT address, coin, sum(amount) FROM ledger FINAL WHERE kind IN ('credit', 'reversal') "
