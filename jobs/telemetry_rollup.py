@@ -59,7 +59,7 @@ FROM (
     )
     WHERE ts >= fromUnixTimestamp64Milli({{start:Int64}}, 'UTC')
 )
-GROUP BY minute, miner, worker, device_class, device_id
+GROUP BY miner, worker, device_class, device_id, minute
 """
 
 

@@ -15,6 +15,7 @@ checks (`kernels.telemetry_checks`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -45,10 +46,10 @@ class Verdicts:
     flags: U16  # TelemetryFlag per reading
     keys: list[str]  # the batch's devices
     slots: I64  # their slots when the batch was checked (-1: a device not known then)
-    state: dict[str, npt.NDArray[np.generic]]  # name -> one row per key (`DeviceStates._empty`)
+    state: dict[str, npt.NDArray[Any]]  # name -> one row per key (`DeviceStates._empty`)
 
 
-def _column(readings: pa.Table, name: str, dtype: type, fill: float) -> tuple[npt.NDArray[np.generic],
+def _column(readings: pa.Table, name: str, dtype: type, fill: float) -> tuple[npt.NDArray[Any],
                                                                             npt.NDArray[np.bool_]]:
     column = readings.column(name)
     present = pc.is_valid(column).to_numpy(zero_copy_only=False)
@@ -91,7 +92,7 @@ class DeviceStates:
 
         slots = np.array([self._slot.get(k, -1) for k in keys], dtype=np.int64)
         old = self._gather(slots)
-        new: dict[str, npt.NDArray[np.generic]] = {}
+        new: dict[str, npt.NDArray[Any]] = {}
         fresh, new["last_ts"] = in_order(dev, ts, use, old["last_ts"])
         errors, errors_present = _column(readings, "hardware_errors", np.int64, 0)
         uptime, uptime_present = _column(readings, "uptime_s", np.int64, 0)
@@ -133,7 +134,7 @@ class DeviceStates:
     # ---- storage ----------------------------------------------------------------------------------------
 
     @staticmethod
-    def _empty(k: int) -> dict[str, npt.NDArray[np.generic]]:
+    def _empty(k: int) -> dict[str, npt.NDArray[Any]]:
         s, z = len(STUCK_SENSORS), len(SPIKE_SERIES)
         return {"last_ts": np.full(k, NEVER, np.int64), "errors": np.full(k, NONE, np.int64),
                 "uptime": np.full(k, NONE, np.int64), "held": np.full((k, s), np.nan),
@@ -141,7 +142,7 @@ class DeviceStates:
                 "ring_sorted": np.zeros((k, z, WINDOW)), "ring_len": np.zeros((k, z), np.int64),
                 "ring_pos": np.zeros((k, z), np.int64)}
 
-    def _gather(self, slots: I64) -> dict[str, npt.NDArray[np.generic]]:
+    def _gather(self, slots: I64) -> dict[str, npt.NDArray[Any]]:
         state = self._empty(len(slots))
         known = slots >= 0
         if known.any():

@@ -14,7 +14,13 @@ from faust.contrib.asgi import faust_app_running
 from bus.admin import topic_id
 from bus.publisher import Publisher, PublisherSettings
 from schemas.clock import SystemClock
-from schemas.telemetry import TelemetryFlag, TelemetryReading, encode_arrow, encode_telemetry, readings_to_batch
+from schemas.telemetry import (
+    TelemetryFlag,
+    TelemetryReading,
+    encode_arrow,
+    encode_telemetry,
+    readings_to_batch,
+)
 from schemas.telemetry_settings import TelemetrySettings
 from schemas.topics import TopicNames
 from sinks.telemetry import TelemetryWriter

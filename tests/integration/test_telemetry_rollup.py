@@ -55,7 +55,7 @@ def store(client: Client, items: list[tuple[TelemetryReading, int]], offset: int
     TelemetryWriter(client).write(rows, f"test:{offset}")
 
 
-def expected(items: list[tuple[TelemetryReading, int]], start: int, end: int) -> dict[tuple[str, int], tuple]:
+def expected(items: list[tuple[TelemetryReading, int]], start: int, end: int) -> dict[tuple[str, int], tuple[object, ...]]:
     """The rollup's rules, in plain Python."""
     by_device: dict[str, dict[int, tuple[TelemetryReading, int]]] = defaultdict(dict)
     for r, f in items:
@@ -87,13 +87,13 @@ def expected(items: list[tuple[TelemetryReading, int]], start: int, end: int) ->
     return out
 
 
-def buckets(client: Client) -> dict[tuple[str, int], tuple]:
+def buckets(client: Client) -> dict[tuple[str, int], tuple[object, ...]]:
     result = client.query(f"SELECT device_id, toUnixTimestamp(minute) * 1000, {', '.join(FIGURES)} "
                           "FROM telemetry_1m FINAL").result_rows
     return {(r[0], int(r[1])): tuple(r[2:]) for r in result}
 
 
-def close(a: dict[tuple[str, int], tuple], b: dict[tuple[str, int], tuple]) -> bool:
+def close(a: dict[tuple[str, int], tuple[object, ...]], b: dict[tuple[str, int], tuple[object, ...]]) -> bool:
     def same(x: object, y: object) -> bool:
         if isinstance(x, float) and isinstance(y, float):
             return abs(x - y) <= 1e-9 * max(1.0, abs(x), abs(y))

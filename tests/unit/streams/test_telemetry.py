@@ -12,7 +12,13 @@ import pyarrow as pa
 
 from schemas.clock import FixedClock
 from schemas.rows import TELEMETRY_ROW_SCHEMA
-from schemas.telemetry import TelemetryFlag, TelemetryReading, encode_arrow, encode_telemetry, readings_to_batch
+from schemas.telemetry import (
+    TelemetryFlag,
+    TelemetryReading,
+    encode_arrow,
+    encode_telemetry,
+    readings_to_batch,
+)
 from streams.deadletters import DeadLetterRouter
 from streams.offsets import RawMessage
 from streams.runtime import AgentRuntime, BatchLimits
