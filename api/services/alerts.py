@@ -64,7 +64,7 @@ class AlertService:
             "ORDER BY opened_at DESC, id LIMIT {limit:UInt32} OFFSET {offset:UInt32}", params)
         total = await self._db.rows(f"SELECT count() FROM alerts FINAL WHERE {_FILTER}", params)
         now = self._clock.now()
-        return [_info(alert_from_row(r), now) for r in rows], int(total[0][0])
+        return [alert_info(alert_from_row(r), now) for r in rows], int(total[0][0])
 
     async def settings(self, worker: WorkerRow) -> WorkerAlertSettings:
         return self._shown(worker, await self._stored(worker.id))
@@ -104,7 +104,7 @@ def _opt(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _info(a: Alert, now: dt.datetime) -> AlertInfo:
+def alert_info(a: Alert, now: dt.datetime) -> AlertInfo:
     end = a.cleared_at or now
     return AlertInfo(id=a.id, kind=a.kind, status="open" if a.is_open else "cleared", severity=a.severity,
                      miner=a.miner, worker=a.worker, device_id=a.device_id, opened_at=a.opened_at,

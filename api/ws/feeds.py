@@ -10,14 +10,13 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
+from api.services.blocks import coin_amount
 from api.services.db import Db
 from api.services.windows import BUCKETS, DAY, TEN_MINUTES, from_ms, to_ms
 from api.ws.protocol import BlockData, MinerData
 from schemas.algorithms import ALGORITHM_NAMES, Algorithm, hashrate
 from schemas.clock import Clock
 
-#: Base units per coin of the coins this pool mines (BTC, LTC, DOGE: 10^8).
-COIN_DECIMALS = 8
 #: A block row counts as new if its time is at most this much before the first subscription (the pipeline
 #: takes about a second from the gateway to the table), and is looked for up to LOOKBACK after its time.
 GRACE = dt.timedelta(seconds=5)
@@ -38,10 +37,6 @@ _MINER_COUNTS = (
     "SELECT miner, sum(accepted), sum(rejected) + sum(stale), toUnixTimestamp64Milli(max(last_ts)) "
     "FROM shares_1h WHERE miner IN {miners:Array(String)} AND " + BUCKETS + " GROUP BY miner"
 )
-
-
-def coin_amount(base_units: int) -> Decimal:
-    return Decimal(base_units).scaleb(-COIN_DECIMALS)
 
 
 class BlockFeed:
@@ -71,7 +66,7 @@ class BlockFeed:
             if event in self._seen:
                 continue
             self._seen[event] = int(updated_ms)
-            amount = coin_amount(int(reward))
+            amount = Decimal(coin_amount(int(reward), str(coin))[1])  # decimals from the one coin table
             found.append(BlockData(
                 height=int(height), hash=str(hash_), reward=float(amount), currency=str(coin),
                 reward_base_units=int(reward), reward_str=f"{amount:f}", found_at=from_ms(int(ts_ms)),

@@ -9,7 +9,8 @@ with the app; each idles while its channel has no subscriber, and survives a fai
 * `miner:ADDRESS`: `MinerFeed.poll` of every subscribed address every `poll_s`; pushed when its share counts
   or last share changed, and when only its hashrate moved (it drifts as the window slides) at most every
   `drift_s` (5 s).
-* `hardware`, `federation`: their REST answers, every `snapshot_s` (2 s); pushed when changed.
+* `hardware`, `federation`: their REST answers, every `snapshot_s` (2 s); pushed when changed. `hardware`
+  also gets `{"type": "alert"}` events (`AlertSource.poll` every `poll_s`): an alert opened or cleared.
 
 A subscriber gets the channel's latest push at once (not for `blocks`: those are events).
 """
@@ -36,6 +37,11 @@ class BlockSource(Protocol):
     async def poll(self) -> Sequence[BlockData]: ...
 
 
+class AlertSource(Protocol):
+    def start(self) -> None: ...  # from now on, new alert states only
+    async def poll(self) -> Sequence[Any]: ...
+
+
 class MinerSource(Protocol):
     async def poll(self, addresses: Sequence[str]) -> Mapping[str, MinerData]: ...
 
@@ -52,6 +58,7 @@ class Feeds:
     miners: MinerSource | None = None
     hardware: Fetch | None = None  # the /monitoring/hardware answer
     federation: Fetch | None = None  # the /federation/status answer
+    alerts: AlertSource | None = None  # alerts opened or cleared, pushed on `hardware`
 
 
 class Hub:
@@ -72,6 +79,8 @@ class Hub:
         listeners = self._subs.setdefault(channel, set())
         if channel == BLOCKS and not listeners and self.feeds.blocks is not None:
             self.feeds.blocks.start()
+        if channel == HARDWARE and not listeners and self.feeds.alerts is not None:
+            self.feeds.alerts.start()
         listeners.add(session)
         latest = self._latest.get(channel)
         if latest is not None:
@@ -113,6 +122,7 @@ class Hub:
             ("stats", self._stats_once, self._stats_s),
             ("blocks", self._blocks_once, self._poll_s),
             ("miners", self._miners_once, self._poll_s),
+            ("alerts", self._alerts_once, self._poll_s),
             ("hardware", lambda: self._snapshot_once(HARDWARE, self.feeds.hardware), self._snapshot_s),
             ("federation", lambda: self._snapshot_once(FEDERATION, self.feeds.federation), self._snapshot_s),
         ]
@@ -159,6 +169,12 @@ class Hub:
             return
         for block in await self.feeds.blocks.poll():
             self.publish(BLOCKS, protocol.encode(Push(type="block", data=block)), keep=False)
+
+    async def _alerts_once(self) -> None:
+        if self.feeds.alerts is None or not self.listeners(HARDWARE):
+            return
+        for alert in await self.feeds.alerts.poll():
+            self.publish(HARDWARE, protocol.encode(Push(type="alert", data=alert, channel=HARDWARE)), keep=False)
 
     async def _miners_once(self) -> None:
         channels = [c for c in self._subs if c.startswith(MINER_PREFIX)]

@@ -3,7 +3,8 @@
 Client -> server (JSON text frames): `{"type": "auth", "token": "<API key or JWT>"}`,
 `{"type": "subscribe", "channels": [...]}`, `{"type": "unsubscribe", "channels": [...]}`, `{"type": "ping"}`.
 Server -> client: the seed's pushes `{"type": "stats" | "block" | "miner" | "hardware" | "federation",
-"data": {...}}` (a miner push also says its `channel`), the answers `auth`, `subscribed`, `unsubscribed`,
+"data": {...}}` (a miner push also says its `channel`), `alert` on `hardware` (an alert opened or cleared, the
+`GET /api/v1/alerts` item), the answers `auth`, `subscribed`, `unsubscribed`,
 `pong`, and `{"type": "error", "error": {"code", "message", "details"}}` with the REST error codes.
 
 Channels and access (the same rule as the REST resource each one mirrors): `stats`, `blocks`, `federation`

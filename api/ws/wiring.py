@@ -11,6 +11,7 @@ from litestar.handlers import WebsocketRouteHandler
 from api.services.db import Db
 from api.services.pool import PoolView
 from api.services.snapshot import Snapshot
+from api.ws.alert_feed import AlertFeed
 from api.ws.feeds import BlockFeed, MinerFeed
 from api.ws.handler import LiveConfig, live_handler
 from api.ws.hub import Feeds, Hub
@@ -39,7 +40,8 @@ def build_live(db: Db, clock: Clock, snapshot: Snapshot[PoolView], federation: C
         return (await snapshot.current()).hardware
 
     hub = Hub(Feeds(stats=lambda: stats_data(snapshot.latest()), blocks=BlockFeed(db, clock),
-                    miners=MinerFeed(db, clock), hardware=hardware, federation=federation))
+                    miners=MinerFeed(db, clock), hardware=hardware, federation=federation,
+                    alerts=AlertFeed(db, clock)))
     config = LiveConfig(hub=hub, queue_size=queue_size, messages_per_min=messages_per_min,
                         authenticator=authenticator)
     return hub, live_handler(config)

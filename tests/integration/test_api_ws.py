@@ -16,8 +16,10 @@ from litestar.testing import TestClient
 from litestar.testing.websocket_test_session import WebSocketTestSession
 
 from api import ApiDeps, ApiSettings, create_app
+from schemas.alerts import ALERT_COLUMNS
 from schemas.clock import SystemClock
 from schemas.rows import BLOCK_COLUMNS
+from tests.support_auth import auth_headers, create_user_key
 from tests.unit.api.conftest import FakeProbe, report
 
 pytestmark = pytest.mark.integration
@@ -98,3 +100,24 @@ def test_stats_push_follows_the_snapshot(api: TestClient[Any], clickhouse: Clien
         assert stats["data"]["hashrate"] > 0 and isinstance(stats["data"]["difficulty"], (int, float))
         federation, _ = receive_until(ws, lambda m: m["type"] == "federation" and m["data"]["peers"] == 1, 5.0)
         assert set(federation["data"]) >= {"node_id", "peers", "reputation", "shared_hashrate", "settlements"}
+
+
+def test_alerts_opened_and_cleared_are_pushed_on_hardware(api: TestClient[Any], clickhouse: Client) -> None:
+    headers = auth_headers(create_user_key(clickhouse, "read", username="wsalerts"))
+    with api.websocket_connect("/api/ws", headers=headers) as ws:
+        ws.send_text(json.dumps({"type": "subscribe", "channels": ["hardware"]}))
+        assert json.loads(ws.receive_text()) == {"type": "subscribed", "channels": ["hardware"]}
+        opened = dt.datetime.now(dt.UTC)
+        row = ["a1b2c3d4e5f60718", "over_temperature", ADDRESS, "rig1", "0", "critical", opened, None, 91.5, 85.0,
+               "GPU 0 at 91.5 °C", opened]
+        clickhouse.insert("alerts", [row], column_names=list(ALERT_COLUMNS))
+        pushed, _ = receive_until(ws, lambda m: m["type"] == "alert", BOUND_S + SLACK_S)
+        data = pushed["data"]
+        assert pushed["channel"] == "hardware"
+        assert (data["id"], data["kind"], data["status"], data["value"]) == (
+            "a1b2c3d4e5f60718", "over_temperature", "open", 91.5)
+        cleared = dt.datetime.now(dt.UTC)
+        clickhouse.insert("alerts", [[*row[:7], cleared, 80.0, 85.0, row[10], cleared]],
+                          column_names=list(ALERT_COLUMNS))
+        pushed, _ = receive_until(ws, lambda m: m["type"] == "alert", BOUND_S + SLACK_S)
+        assert (pushed["data"]["id"], pushed["data"]["status"]) == ("a1b2c3d4e5f60718", "cleared")
