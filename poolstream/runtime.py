@@ -15,9 +15,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import signal
 import socket
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -25,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import uvicorn
 from clickhouse_connect.driver.client import Client
 from faust.contrib.asgi import faust_app_running
 from litestar import Litestar
@@ -44,10 +41,11 @@ from jobs.maturity import MaturityJob
 from jobs.scheduler import IntervalJob, create_scheduler, schedule
 from poolstream import broker_service
 from poolstream.money_jobs import money_jobs
-from poolstream.telemetry_jobs import rig_settings, telemetry_intake, telemetry_jobs
 from poolstream.payments import settlement_job
+from poolstream.serve import ConfigurationError, say, serve_api
 from poolstream.settings import Settings
 from poolstream.stratum_bans import stratum_bans
+from poolstream.telemetry_jobs import rig_settings, telemetry_intake, telemetry_jobs
 from poolstream.topic_ids import follow_topic_ids, refresh_topic_ids
 from schemas.clock import SystemClock
 from schemas.config import SettingsError
@@ -68,14 +66,6 @@ DRAIN_S = 2.0  # at stop, the agents store what the stopped sources published, f
 AGENTS_STOP_S = 1.5  # ... then Faust stops consuming (its in-flight write finishes; unacked is replayed)
 T = TypeVar("T")
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
-
-
-class ConfigurationError(RuntimeError):
-    """A component cannot run in this configuration; the message says what to change."""
-
-
-def say(message: str) -> None:
-    print(f"poolstream: {message}", file=sys.stderr, flush=True)
 
 
 def retry(what: str, attempt: Callable[[], T], every_s: float = 3.0) -> T:
@@ -245,43 +235,6 @@ def stratum_lifespan(settings: Settings, bootstrap: str, running: list[Any] | No
             say("stratum gateway stopped, shares flushed")
 
     return lifespan
-
-
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal capture: `serve_api` owns SIGINT/SIGTERM (uvicorn would re-raise them
-    after shutdown as a KeyboardInterrupt in the middle of the components' orderly stop)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-def serve_api(settings: Settings, app: Litestar) -> None:
-    """Serve until SIGINT/SIGTERM, then stop gracefully: requests drained, lifespans unwound in order."""
-    config = uvicorn.Config(app, host=settings.api.host, port=settings.api.port, log_level="warning",
-                            lifespan="on", timeout_graceful_shutdown=10)
-    server = _Server(config)
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-
-        def stop() -> None:
-            if server.should_exit:  # a second Ctrl-C: stop waiting for in-flight requests
-                server.force_exit = True
-            say("stopping (Ctrl-C again to skip waiting for open requests)")
-            server.should_exit = True
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop)
-        say(f"API on http://{settings.api.host}:{settings.api.port}/api/v1 (docs /schema/swagger, metrics /metrics)")
-        await server.serve()
-        if not server.started:
-            raise ConfigurationError(
-                f"the API could not start on {settings.api.host}:{settings.api.port} (port in use? set API_PORT)"
-            )
-
-    asyncio.run(main())
-    say("stopped")
 
 
 def api_settings(settings: Settings) -> ApiSettings:
