@@ -12,6 +12,8 @@ from litestar import Litestar
 
 from api.dto.auth import BlockedIp
 from api.health import HealthProbe
+from api.rewards.context import RewardsContext
+from api.rewards.settings import RewardsSettings
 from api.services.gateway_control import GatewayControl
 from api.services.pool import FederationSource
 from api.services.telemetry_ingest import TelemetryIntake
@@ -47,3 +49,8 @@ class ApiDeps:
     #: electricity prices, coins and expected rewards for /workers/{id}/stats (None: from `telemetry`, default
     #: coins, no PPS estimate)
     rigs: RigSettings | None = None
+    #: the SFR rewards resource's settings (per-role rate limits, test endpoints)
+    rewards: RewardsSettings = RewardsSettings()
+    #: the rewards resource's context (lock, ids, audit), shared with the SFR batch and mining jobs so one lock
+    #: covers every rewards write of the process; None: the plugin makes one from `clickhouse` and `rewards`
+    rewards_context: RewardsContext | None = None

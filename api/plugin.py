@@ -43,6 +43,7 @@ from api.health import HealthProbe
 from api.metrics import MetricsMiddleware, metrics
 from api.openapi import mark_security, openapi_config
 from api.paging import provide_paging
+from api.rewards import RewardsContext, build_router
 from api.security import Principal, principal_of
 from api.services.alerts import AlertService
 from api.services.balances import BalanceService
@@ -133,6 +134,9 @@ class ApiPlugin(InitPluginProtocol):
                                     PayoutsController, TelemetryController, WorkerHardwareController],
                 ),
                 Router(BASE_PATH, route_handlers=[AlertsController, WorkerAlertsController, MobileController]),
+                # SFR rewards (issue 11): its own problem+json errors, seed paging and per-role limits
+                build_router(deps.rewards_context or RewardsContext(db, deps.clock, deps.rewards),
+                             rate_limit_enabled=deps.settings.rate_limit_enabled),
                 metrics,
                 live,
             ]

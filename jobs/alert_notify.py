@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 from clickhouse_connect.driver.client import Client
 
+from jobs.reward_events import reward_deliveries
 from notify.bodies import Device, push_body, webhook_body
 from notify.outbox import DELIVERY_COLUMNS, PENDING, Backoff, Delivery, delivery_from_row, new_delivery
 from notify.sender import post_signed
@@ -125,6 +126,7 @@ class NotifyJob:
                 found += [new_delivery(f"{alert.id}:{event}", event, "webhook", url, body, now) for url in self.webhook_urls]
         if self.push_url:
             found += self._pushes(alerts, now)
+        found += reward_deliveries(self.client, self.webhook_urls, now - EVENT_LOOKBACK, now)  # SFR (issue 11)
         return found
 
     def _devices(self) -> list[tuple[Device, str, Preferences]]:

@@ -44,6 +44,7 @@ from poolstream.money_jobs import money_jobs
 from poolstream.payments import settlement_job
 from poolstream.serve import ConfigurationError, say, serve_api
 from poolstream.settings import Settings
+from poolstream.sfr_jobs import rewards_context, sfr_jobs
 from poolstream.stratum_bans import stratum_bans
 from poolstream.telemetry_jobs import rig_settings, telemetry_intake, telemetry_jobs
 from poolstream.topic_ids import follow_topic_ids, refresh_topic_ids
@@ -261,6 +262,7 @@ def build_app(settings: Settings, bootstrap: str, client: Client, *, agents: boo
     # The API reads on its own handle: a client serialises its calls (chDB: one lock per handle), so on the
     # writers' client every API read would wait for the INSERT in flight.
     reader = connect(settings.clickhouse)
+    rewards = rewards_context(settings, reader)  # SFR rewards (issue 11): one context for its API and its jobs
     probe = KafkaClickHouseProbe(bootstrap=bootstrap, group_id=settings.streams.app_id,
                                  topics=[settings.topics.shares, settings.topics.blocks, settings.topics.telemetry],
                                  clickhouse=reader,
@@ -276,6 +278,7 @@ def build_app(settings: Settings, bootstrap: str, client: Client, *, agents: boo
                              shares_caught_up=lag_is_zero(bootstrap, settings.streams.app_id, settings.topics.shares))
         jobs: list[IntervalJob] = [lag, credits, *money_jobs(settings, client, credits.shares_caught_up)]
         jobs += [settlement_job(settings, client), *telemetry_jobs(settings, bootstrap, client)]
+        jobs += sfr_jobs(settings, rewards, client)
         if settings.embedded_broker:
             jobs.append(broker_service.BrokerWatch(
                 Path(settings.kafka.embedded_dir), settings.kafka.embedded_port,
@@ -294,7 +297,7 @@ def build_app(settings: Settings, bootstrap: str, client: Client, *, agents: boo
                               gateway=control, clickhouse_settings=settings.clickhouse,
                               pay=settlement_job(settings, client).pay, telemetry=settings.telemetry,
                               rigs=rig_settings(settings),
-                              telemetry_intake=telemetry_intake(settings, bootstrap)))
+                              telemetry_intake=telemetry_intake(settings, bootstrap), rewards_context=rewards))
 
 
 def prepare(settings: Settings, bootstrap: str) -> Client:

@@ -107,11 +107,33 @@ EXPECTED: dict[str, str | None] = {
     "PUT /api/v1/miners/{address:str}/threshold": WRITE,
     # telemetry ingestion (api/controllers/telemetry.py)
     "POST /api/v1/telemetry": WRITE,  # or a worker token (its own worker's readings)
+    # SFR rewards core (api/rewards/: contributions, calculation, factors, market price; issue 11)
+    "POST /api/v1/rewards/contributions": READ,
+    "GET /api/v1/rewards/contributions": READ,
+    "POST /api/v1/rewards/calculate": READ,
+    "POST /api/v1/rewards/calculate/batch": READ,
+    "GET /api/v1/rewards/factors/current": READ,
+    "PUT /api/v1/rewards/factors": ADMIN,
+    "POST /api/v1/rewards/market-price": SYSTEM,
+    # SFR holdings, approval, distribution, limits, reports, audit (api/rewards/; issue 11). `{user_id}` is
+    # `me` in these calls (SAMPLES): a user reads only their own (REWARD_004 for another's)
+    "GET /api/v1/rewards/holding-incentive/{user_id:str}": READ,
+    "GET /api/v1/rewards/holding-incentive/{user_id:str}/history": READ,
+    "POST /api/v1/rewards/sfr-movements": SYSTEM,
+    "POST /api/v1/rewards/approve": ADMIN,
+    "POST /api/v1/rewards/reject": ADMIN,
+    "POST /api/v1/rewards/distribute": ADMIN,
+    "POST /api/v1/rewards/limits": ADMIN,
+    "GET /api/v1/rewards/limits": ADMIN,
+    "GET /api/v1/rewards/summary/{user_id:str}": READ,
+    "GET /api/v1/rewards/statistics/system": ADMIN,
+    "GET /api/v1/rewards/audit": ADMIN,
     # WebSocket routes are listed (method WS) but not called here: see the WebSocket tests
     "WS /api/ws": None,
 }
 
-SAMPLES = {"address": "bc1qminerone000000000000000000000000000", "key_id": "000000000000"}
+SAMPLES = {"address": "bc1qminerone000000000000000000000000000", "key_id": "000000000000",
+           "user_id": "me"}
 
 
 def routes(app: Litestar) -> set[str]:
