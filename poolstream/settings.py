@@ -274,15 +274,13 @@ VARIABLES: tuple[Variable, ...] = (
     _var("ALERT_WEBHOOK_URLS", _text, "telemetry.webhook_urls", help="comma-separated; signed with ALERT_WEBHOOK_SECRET"),
     _var("ALERT_WEBHOOK_SECRET", _text, "telemetry.webhook_secret"),
     _var("PUSH_GATEWAY_URL", _text, "telemetry.push_gateway_url", help="mobile pushes are POSTed here"),
-    # SFR rewards (schemas.sfr_settings; issue 11)
     _var("SFR_TEST_ENDPOINTS", _bool, "sfr.test_endpoints", help="seed 003's /rewards/test/... endpoints (dev only)"),
     _var("SFR_RATE_USER_PER_MIN", _at_least(1), "sfr.rate_user_per_min"),
     _var("SFR_RATE_ADMIN_PER_MIN", _at_least(1), "sfr.rate_admin_per_min"),
     _var("SFR_JOB_INTERVAL_S", _positive, "sfr.job_interval_s", help="the SFR jobs look for a period to run this often"),
     _var("SFR_MARKET_PRICE_URL", _text, "sfr.market_price_url", help="JSON SFR/JPY price for the daily batch"),
     _var("SFR_MARKET_PRICE_TIMEOUT_S", _positive, "sfr.market_price_timeout_s"),
-    _var("SFR_TARGET_ADJUST_BPS", _at_least(0), "sfr.target_adjust_bps",
-         help="daily target-price move toward the 30-day mean price, at most (bps); 0: no adjustment"),
+    _var("SFR_TARGET_ADJUST_BPS", _at_least(0), "sfr.target_adjust_bps", help="daily target-price move, bps"),
     _var("SFR_MINING_PERIOD", parse_mining_period, "sfr.mining_period", help="hourly or daily"),
     _var("SFR_MINING_GRACE_S", _float, "sfr.mining_grace_s", help="a mining period is closed this long after its end"),
 )
@@ -398,6 +396,5 @@ def load(environ: Mapping[str, str] | None = None, /, **overrides: object) -> Se
     return Settings(
         kafka=built["kafka"], clickhouse=built["clickhouse"], api=built["api"], streams=built["stream"],
         stratum=built["stratum"], run=built["run"], topics=TopicNames(prefix=built["kafka"].topic_prefix),
-        coins=built["coins"], chain=built["chain"], payments=built["payments"], telemetry=built["telemetry"],
-        sfr=built["sfr"],
+        coins=built["coins"], chain=built["chain"], payments=built["payments"], telemetry=built["telemetry"], sfr=built["sfr"],
     )

@@ -30,7 +30,7 @@ from api.rewards.calculations import Calculation
 from api.rewards.context import RewardsContext
 from api.rewards.distributions import Distribution
 from api.rewards.limits import Planned, enforce
-from api.rewards.problems import RewardError
+from api.rewards.problems import PROBLEMS, RewardError
 from api.security import Principal
 from schemas.sfr import CalculationStatus, RewardCode, can_move, sfr_amount
 
@@ -176,12 +176,12 @@ class ApprovalController(Controller):
     path = "/"
     tags = ["rewards"]
 
-    @post("/approve", status_code=200, summary="Approve calculations for distribution (ADMIN)", guards=ADMIN)
+    @post("/approve", status_code=200, summary="Approve calculations for distribution (ADMIN)", guards=ADMIN, responses=PROBLEMS)
     async def approve(self, data: ApproveIn, rewards: RewardsContext, caller: Principal,
                       request: Request[Any, Any, Any]) -> ApproveOut:
         return await approve_calculations(rewards, caller, request.client.host if request.client else "", data)
 
-    @post("/reject", status_code=200, summary="Reject calculations (and their distributions) (ADMIN)", guards=ADMIN)
+    @post("/reject", status_code=200, summary="Reject calculations (and their distributions) (ADMIN)", guards=ADMIN, responses=PROBLEMS)
     async def reject(self, data: RejectIn, rewards: RewardsContext, caller: Principal,
                      request: Request[Any, Any, Any]) -> RejectOut:
         return await reject_calculations(rewards, caller, request.client.host if request.client else "", data)

@@ -18,6 +18,7 @@ from api.errors import InvalidRequest
 from api.rewards.access import ADMIN
 from api.rewards.context import RewardsContext
 from api.rewards.paging import PageQuery, PageResponse
+from api.rewards.problems import PROBLEMS
 
 _COLUMNS = "audit_id, at, actor, actor_user_id, role, action, target_type, target_id, before, after, event, event_body, ip"
 #: query parameter -> the column it filters (String equality)
@@ -80,7 +81,7 @@ class AuditController(Controller):
     path = "/audit"
     tags = ["rewards"]
 
-    @get("/", summary="The rewards audit log, newest first (ADMIN)", guards=ADMIN)
+    @get("/", summary="The rewards audit log, newest first (ADMIN)", guards=ADMIN, responses=PROBLEMS)
     async def list(self, rewards: RewardsContext, page_query: PageQuery,
                    action: str | None = None,
                    target_type: Annotated[str | None, Parameter(query="targetType")] = None,

@@ -29,12 +29,14 @@ from api.rewards.approval import check_ids, illegal, missing
 from api.rewards.context import RewardsContext
 from api.rewards.distributions import DISTRIBUTED, REJECTED, Distribution
 from api.rewards.limits import Planned, enforce
+from api.rewards.problems import PROBLEMS
 from api.security import Principal
 from schemas.sfr import CalculationStatus, sfr_amount
 
 EVENT = "reward.distributed"
 ACTION = "distribution.distribute"
-_AUDITED = "SELECT DISTINCT target_id FROM reward_audit WHERE action = {a:String} AND target_id IN {ids:Array(String)}"
+_AUDITED = ("SELECT DISTINCT target_id FROM reward_audit WHERE action = {a:String} AND target_id IN {ids:Array(String)} "
+            "AND at >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')")
 
 
 class DistributeIn(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True):
@@ -88,7 +90,9 @@ async def _finish(ctx: RewardsContext, caller: Principal, ip: str, done: list[Di
     calcs = await calculations.calculations_by_id(ctx, [d.calculation_id for d in done])
     await calculations.save(ctx, [calculations.moved(ctx, c, status=CalculationStatus.DISTRIBUTED)
                                   for c in calcs.values() if c.status is CalculationStatus.APPROVED])
-    audited = {str(r[0]) for r in await ctx.db.rows(_AUDITED, {"a": ACTION,
+    # the audit row is written after the distribution's DISTRIBUTED version (at or after its distributed_at)
+    since = min((d.distributed_at for d in done if d.distributed_at), default=ctx.now()) - dt.timedelta(minutes=1)
+    audited = {str(r[0]) for r in await ctx.db.rows(_AUDITED, {"a": ACTION, "since": ctx.ms(since),
                                                                "ids": [str(d.distribution_id) for d in done]})}
     for d in done:
         if str(d.distribution_id) not in audited:
@@ -139,7 +143,7 @@ class DistributionController(Controller):
     path = "/distribute"
     tags = ["rewards"]
 
-    @post("/", status_code=200, summary="Distribute approved rewards into the SFR ledger (ADMIN)", guards=ADMIN)
+    @post("/", status_code=200, summary="Distribute approved rewards into the SFR ledger (ADMIN)", guards=ADMIN, responses=PROBLEMS)
     async def run(self, data: DistributeIn, rewards: RewardsContext, caller: Principal,
                   request: Request[Any, Any, Any]) -> DistributeOut:
         return await distribute(rewards, caller, request.client.host if request.client else "", data)

@@ -32,6 +32,7 @@ from api.rewards.context import RewardsContext
 from api.rewards.market import current_price
 from api.rewards.owner import owner
 from api.rewards.paging import PageQuery, PageResponse
+from api.rewards.problems import PROBLEMS
 from api.security import Principal
 from kernels.sfr import DEFAULT_HOLDING_FACTOR, holding_breakdown
 from kernels.sfr_holding import holding
@@ -200,11 +201,11 @@ class HoldingsController(Controller):
     path = "/holding-incentive"
     tags = ["rewards"]
 
-    @get("/{user_id:str}", summary="A user's holding incentive factor H, now (`me`: the caller's)", guards=USER)
+    @get("/{user_id:str}", summary="A user's holding incentive factor H, now (`me`: the caller's)", guards=USER, responses=PROBLEMS)
     async def current(self, user_id: str, rewards: RewardsContext, caller: Principal) -> IncentiveOut:
         return out(await incentive_now(rewards, await owner(rewards, caller, user_id)))
 
-    @get("/{user_id:str}/history", summary="A user's holding incentive snapshots, newest first", guards=USER)
+    @get("/{user_id:str}/history", summary="A user's holding incentive snapshots, newest first", guards=USER, responses=PROBLEMS)
     async def history(self, user_id: str, rewards: RewardsContext, caller: Principal, page_query: PageQuery,
                       from_: Annotated[dt.datetime | None, Parameter(query="from")] = None,
                       to: dt.datetime | None = None) -> PageResponse[IncentiveOut]:

@@ -27,7 +27,7 @@ from api.rewards import distributions
 from api.rewards.access import ADMIN
 from api.rewards.context import RewardsContext
 from api.rewards.paging import PageQuery, PageResponse
-from api.rewards.problems import RewardError
+from api.rewards.problems import PROBLEMS, RewardError
 from api.security import Principal
 from kernels.sfr import show_sfr
 from kernels.sfr_periods import FIRST, KINDS, LAST, bounds
@@ -206,12 +206,12 @@ class LimitsController(Controller):
     path = "/limits"
     tags = ["rewards"]
 
-    @post("/", summary="Set a distribution limit for a category and period (ADMIN)", guards=ADMIN)
+    @post("/", summary="Set a distribution limit for a category and period (ADMIN)", guards=ADMIN, responses=PROBLEMS)
     async def create(self, data: LimitIn, rewards: RewardsContext, caller: Principal,
                      request: Request[Any, Any, Any]) -> LimitOut:
         return await create_limit(rewards, caller, request.client.host if request.client else "", data)
 
-    @get("/", summary="Distribution limits with what each has used (ADMIN)", guards=ADMIN)
+    @get("/", summary="Distribution limits with what each has used (ADMIN)", guards=ADMIN, responses=PROBLEMS)
     async def list(self, rewards: RewardsContext, page_query: PageQuery,
                    active: Annotated[bool | None, Parameter(query="active")] = None) -> PageResponse[LimitOut]:
         return await list_limits(rewards, page_query, active)

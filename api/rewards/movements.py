@@ -24,6 +24,7 @@ from api.errors import ApiError, InvalidRequest
 from api.rewards import sfr_ledger
 from api.rewards.access import SYSTEM
 from api.rewards.context import RewardsContext
+from api.rewards.problems import PROBLEMS
 from api.security import Principal
 from schemas.sfr import MAX_FIGURE, sfr_amount, sfr_units
 
@@ -112,7 +113,7 @@ class MovementsController(Controller):
     path = "/sfr-movements"
     tags = ["rewards"]
 
-    @post("/", summary="Record an SFR payment, stake or unstake of a user (SYSTEM)", guards=SYSTEM)
+    @post("/", summary="Record an SFR payment, stake or unstake of a user (SYSTEM)", guards=SYSTEM, responses=PROBLEMS)
     async def record(self, data: MovementIn, rewards: RewardsContext, caller: Principal,
                      request: Request[Any, Any, Any]) -> MovementOut:
         return await record_movement(rewards, caller, request.client.host if request.client else "", data)

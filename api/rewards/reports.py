@@ -32,9 +32,10 @@ from api.errors import InvalidRequest
 from api.rewards.access import ADMIN, USER
 from api.rewards.context import RewardsContext
 from api.rewards.owner import owner
+from api.rewards.problems import PROBLEMS
 from api.security import Principal
 from kernels.sfr import floor4
-from kernels.sfr_periods import bounds
+from kernels.sfr_periods import FIRST, LAST, bounds
 from schemas.sfr import sfr_amount
 
 PERIODS = ("daily", "weekly", "monthly")
@@ -66,6 +67,8 @@ def window(period: str, since: dt.datetime | None, until: dt.datetime | None,
     if period not in PERIODS:
         raise InvalidRequest(f"`period` is one of {', '.join(PERIODS)}", details={"field": "period"})
     since, until = _utc(since), _utc(until)
+    if any(at is not None and not FIRST <= at <= LAST for at in (since, until)):
+        raise InvalidRequest("`from` and `to` lie between 2000 and 2200", details={"field": "from"})
     start, end = bounds(period.upper(), since or until or now)
     since, until = since or start, until or end
     if since > until:
@@ -191,12 +194,12 @@ class ReportsController(Controller):
     path = "/"
     tags = ["rewards"]
 
-    @get("/summary/{user_id:str}", summary="A user's reward summary for a period (`me`: the caller's)", guards=USER)
+    @get("/summary/{user_id:str}", summary="A user's reward summary for a period (`me`: the caller's)", guards=USER, responses=PROBLEMS)
     async def summary(self, user_id: str, rewards: RewardsContext, caller: Principal, period: Period = "monthly",
                       from_: Since = None, to: dt.datetime | None = None) -> SummaryOut:
         return await user_summary(rewards, await owner(rewards, caller, user_id), period, from_, to)
 
-    @get("/statistics/system", summary="System-wide reward statistics for a period (ADMIN)", guards=ADMIN)
+    @get("/statistics/system", summary="System-wide reward statistics for a period (ADMIN)", guards=ADMIN, responses=PROBLEMS)
     async def statistics(self, rewards: RewardsContext, period: Period = "monthly", from_: Since = None,
                          to: dt.datetime | None = None) -> SystemStatistics:
         return await system_statistics(rewards, period, from_, to)

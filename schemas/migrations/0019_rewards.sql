@@ -6,8 +6,8 @@
 -- module of api/rewards/ (or jobs/ for batch runs), named on the table.
 
 -- One contribution record (POST /rewards/contributions, or the mining job). Written by api/rewards/contributions
--- (and the mining contribution job, which uses reference_type 'mining_period' and a deterministic reference_id
--- '<address>:<period start>' so a rerun finds its row instead of adding one).
+-- (the mining job's records too, through api/rewards/mining.py: reference_type 'mining_period' and a
+-- deterministic reference_id '<address>:<algorithm>:<period start>' so a rerun finds its row, never adds one).
 CREATE TABLE IF NOT EXISTS reward_contributions
 (
     contribution_id     UInt64,
@@ -181,12 +181,12 @@ PARTITION BY toYYYYMM(at)
 ORDER BY (at, audit_id);
 
 -- Batch runs: calculation batches (POST /rewards/calculate/batch) and the daily/monthly jobs. Versioned by
--- updated_at (running -> succeeded | failed). Written by api/rewards/calculation and jobs/reward_batches.
+-- updated_at (running -> succeeded | failed). Written by api/rewards/calculation and api/rewards/batch_runs.
 CREATE TABLE IF NOT EXISTS reward_batches
 (
     id            UInt64,
     batch_id      String,                     -- 'batch_001', 'daily_20250826', 'monthly_202508', ...
-    kind          LowCardinality(String),     -- calculation | daily | monthly
+    kind          LowCardinality(String),     -- calculation | daily | monthly | mining
     run_key       String,                     -- idempotency key of a scheduled run ('' for calculation)
     requested_by  String,
     started_at    DateTime64(3, 'UTC'),

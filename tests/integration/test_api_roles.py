@@ -128,6 +128,9 @@ EXPECTED: dict[str, str | None] = {
     "GET /api/v1/rewards/summary/{user_id:str}": READ,
     "GET /api/v1/rewards/statistics/system": ADMIN,
     "GET /api/v1/rewards/audit": ADMIN,
+    # SFR batches (api/rewards/batches.py; issue 11); the test endpoints are not registered here (SFR_TEST_ENDPOINTS off)
+    "POST /api/v1/rewards/batch/daily": SYSTEM,
+    "POST /api/v1/rewards/batch/monthly": SYSTEM,
     # WebSocket routes are listed (method WS) but not called here: see the WebSocket tests
     "WS /api/ws": None,
 }

@@ -172,7 +172,7 @@ def test_the_daily_price_comes_from_the_source_and_a_failure_is_reward_007(click
 def test_monthly_batch_snapshots_archives_and_resets_limits(clickhouse: Client) -> None:
     with make_api(clickhouse) as api:
         api.clock.advance((LAST_MONTH - NOW).total_seconds())  # back to the middle of last month
-        paid, kept, dropped = calculated(api), calculated(api), calculated(api)
+        paid, _pending, dropped = calculated(api), calculated(api), calculated(api)
         approved = api.call("POST", "/approve", "admin", json={"calculationIds": [paid]})
         api.call("POST", "/distribute", "admin", json={"distributionIds": approved["distributionIds"]})
         api.call("POST", "/reject", "admin", json={"calculationIds": [dropped], "reason": "duplicate"})

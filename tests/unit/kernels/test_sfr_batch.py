@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kernels.sfr_batch import adjusted_target, closed_periods, daily_run, monthly_run, previous_month, work_metrics
+from kernels.sfr_batch import (
+    adjusted_target,
+    closed_periods,
+    daily_run,
+    monthly_run,
+    previous_month,
+    work_metrics,
+)
 
 UTC = dt.UTC
 
