@@ -235,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(2)
     except Exception as exc:
         from bus.publisher import PublishError
-        from poolstream.runtime import ConfigurationError
+        from poolstream.serve import ConfigurationError
 
         if isinstance(exc, ConfigurationError | PublishError):
             print(f"poolstream: {exc}", file=sys.stderr)

@@ -76,7 +76,7 @@ class AccountService:
         if await self.store.user(username) is not None:
             raise InvalidRequest(f"user {username!r} already exists", details={"field": "username"})
         now = self._clock.now()
-        user = UserRow(username=username, user_id=uuid.uuid4().hex, password_hash=await _hash(password),
+        user = UserRow(username=username, user_id=str(uuid.uuid4()), password_hash=await _hash(password),
                        role=role, tier=tier, disabled=False, created_at=now, updated_at=now)
         await self.store.save_user(user)
         await self.store.audit(now, actor, "user.create", username, {"role": role, "tier": tier}, ip)

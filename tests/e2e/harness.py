@@ -39,6 +39,8 @@ class System:
             "STRATUM_SCRYPT_PORT": str(free_port()),
             "CLICKHOUSE_DSN": f"chdb://{workdir / 'data' / 'clickhouse'}",
             "LOG_LEVEL": "WARNING",
+            # tests poll the API anonymously far more often than a person would (the limits are tested apart)
+            "API_RATE_ANONYMOUS": "100000",
         }
         if kafka_bootstrap:
             self.env["KAFKA_BOOTSTRAP"] = kafka_bootstrap
