@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run stop test test-unit test-integration test-e2e chaos fuzz money soak lint bench migrate simulate stratum up down clean
+.PHONY: help venv web run stop test test-unit test-integration test-e2e chaos fuzz money soak lint bench migrate simulate stratum up down clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -19,6 +19,9 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create .venv and install poolstream with its pinned dependencies
+
+web: ## rebuild the web dashboard web/dist from web/src (needs Node.js + npm; web/dist is committed)
+	cd web && npm ci --no-audit --no-fund && npm run build
 
 run: $(STAMP) ## start everything: embedded broker, chDB, agents, API :8080, scheduler, Stratum
 	$(BIN)/poolstream run $(ARGS)

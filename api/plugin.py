@@ -19,6 +19,7 @@ from api.controllers.blocks import BlocksController
 from api.controllers.control import ControlController
 from api.controllers.earnings import EarningsController
 from api.controllers.federation import FederationController
+from api.controllers.hashrate_series import HashrateSeriesController
 from api.controllers.ledger import LedgerController
 from api.controllers.miners import MinersController
 from api.controllers.mobile import MobileController
@@ -51,6 +52,7 @@ from api.services.blocks import BlockService
 from api.services.db import Db
 from api.services.earnings import EarningsService
 from api.services.federation import FederationService
+from api.services.hashrate_series import HashrateSeriesService
 from api.services.miners import MinerService
 from api.services.mobile import MobileService
 from api.services.payouts import PayoutService
@@ -60,6 +62,7 @@ from api.services.rig_figures import WorkerHardwareService
 from api.services.tax_report import TaxReportService
 from api.services.workers import stratum_endpoints
 from api.typed_paths import learn as learn_typed_paths
+from api.web import web_routes
 from api.ws.wiring import build_live
 from schemas.coins import CoinSettings
 from sinks.rig_figures import RigSettings
@@ -134,11 +137,13 @@ class ApiPlugin(InitPluginProtocol):
                                     PayoutsController, TelemetryController, WorkerHardwareController],
                 ),
                 Router(BASE_PATH, route_handlers=[AlertsController, WorkerAlertsController, MobileController]),
+                Router(BASE_PATH, route_handlers=[HashrateSeriesController]),  # the web dashboard's chart
                 # SFR rewards (issue 11): its own problem+json errors, seed paging and per-role limits
                 build_router(deps.rewards_context or RewardsContext(db, deps.clock, deps.rewards),
                              rate_limit_enabled=deps.settings.rate_limit_enabled),
                 metrics,
                 live,
+                *web_routes(),  # the web dashboard: /, /miner/{address}, /operator, /static
             ]
         )
         app_config.dependencies.update(
@@ -152,6 +157,8 @@ class ApiPlugin(InitPluginProtocol):
                 "block_service": Provide(blocks, sync_to_thread=False),
                 "balance_service": Provide(lambda: balance_service, sync_to_thread=False),
                 "earnings_service": Provide(lambda: EarningsService(db, deps.clock), sync_to_thread=False),
+                "hashrate_series_service": Provide(lambda: HashrateSeriesService(db, deps.clock),
+                                                   sync_to_thread=False),
                 "federation_service": Provide(federation, sync_to_thread=False),
                 "price_service": Provide(lambda: price_service, sync_to_thread=False),
                 "tax_report_service": Provide(lambda: tax_report_service, sync_to_thread=False),

@@ -131,6 +131,12 @@ EXPECTED: dict[str, str | None] = {
     # SFR batches (api/rewards/batches.py; issue 11); the test endpoints are not registered here (SFR_TEST_ENDPOINTS off)
     "POST /api/v1/rewards/batch/daily": SYSTEM,
     "POST /api/v1/rewards/batch/monthly": SYSTEM,
+    # the web dashboard (api/web.py): static pages and their assets, public; the API behind them checks
+    "GET /": None,
+    "GET /miner/{address:str}": None,
+    "GET /operator": None,
+    "GET /static/{file_path:path}": None,
+    "GET /api/v1/miners/{address:str}/hashrate": None,
     # WebSocket routes are listed (method WS) but not called here: see the WebSocket tests
     "WS /api/ws": None,
 }
