@@ -1,4 +1,4 @@
-"""`python -m bench [pipeline|pow|stratum|abuse|api|rewards|tax|telemetry|all] [--seconds N] ...`: run the benches and print a summary.
+"""`python -m bench [pipeline|naive|pow|stratum|abuse|api|rewards|tax|telemetry|all] [--seconds N] ...`: run the benches and print a summary.
 
 Progress goes to stderr; the figures and a final Markdown summary (with the machine it ran on) go to stdout.
 The default (`all`, `make bench`) takes about four minutes on the 2-core development machine.
@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from bench import pipeline
 
-PARTS = ("pipeline", "pow", "stratum", "abuse", "api", "rewards", "tax", "telemetry", "all")
+PARTS = ("pipeline", "naive", "pow", "stratum", "abuse", "api", "rewards", "tax", "telemetry", "all")
 
 
 def machine() -> dict[str, str]:
@@ -83,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rewards_figures: dict[str, float] = {}
     tax_figures: dict[str, float] = {}
     telemetry_figures: dict[str, float] = {}
+    naive_figures: dict[str, float] = {}
     host = machine()
     print(f"machine: {host['cores']} cores, {host['cpu']}, {host['ram']} RAM, Python {host['python']}, {host['os']}")
     sys.stdout.flush()
@@ -95,6 +96,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                               workers=args.workers, shares_per_message=args.shares_per_message)
             print(file=sys.stderr)
             results.append(pipeline.run(options))
+    if args.part in ("naive", "all") or (args.part == "pipeline" and args.encoding != "arrow"):
+        from bench import naive_faust
+
+        print("bench: the naive Faust-tutorial app (the JSON path's reference)", file=sys.stderr, flush=True)
+        naive_figures = naive_faust.run()
     if args.part in ("pow", "all"):
         from bench import pow as pow_bench
 
@@ -162,6 +168,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"| pipeline {what}: at capacity, cores used by pipeline / simulator / broker / other processes | "
               f"{u.get('cpu_pipeline', 0):.2f} / {u.get('cpu_simulator', 0):.2f} / {u.get('cpu_broker', 0):.2f} / "
               f"{max(0.0, u.get('cpu_machine', 0) - u.get('cpu_pipeline', 0) - u.get('cpu_simulator', 0) - u.get('cpu_broker', 0)):.2f} |")
+    naive = naive_figures.get("naive_faust_stored_per_s", float("nan"))
+    if naive_figures:
+        print(f"| naive Faust-tutorial app, json, 1 share/msg, per-event agent, 10k-row inserts: stored shares/s | "
+              f"{_fmt(naive)} |")
+        for r in results:
+            if r.encoding == "json":
+                print(f"| pipeline json / naive Faust-tutorial app | {r.capacity_stored_per_s / naive:.1f}x |")
     for name, value in pow_figures.items():
         if name != "threads":
             print(f"| pow {name}, per s | {_fmt(value)} |")

@@ -512,7 +512,7 @@ class Run:
         self.stages.attach(ingest)
 
         # the simulator stays at most ~5 s of pipeline capacity ahead (so the drain after phase 1 is short)
-        backlog = 2_500_000 if options.encoding == "arrow" else 30_000
+        backlog = 2_500_000 if options.encoding == "arrow" else 250_000
         job = SimulatorJob(self.bootstrap, self.topic_prefix, options.encoding, options.miners, options.workers,
                            options.shares_per_message, options.seed, backlog)
         simulator = self.ctx.Process(target=simulator_main, args=(job, shared), name="bench-simulator")

@@ -1,6 +1,7 @@
 """The Share event and its two wire forms on the `shares` topic.
 
-* JSON, one share per message — what an external Stratum server publishes (interoperable form).
+* JSON — what an external Stratum server publishes (interoperable form): one share per message (an object),
+  a JSON array of shares, or JSON Lines (one object per line).
 * Arrow IPC stream carrying one record batch of many shares — the fast path.
 
 Both decode to the same columnar form, a `pyarrow.RecordBatch` with `SHARE_SCHEMA`.
@@ -100,16 +101,38 @@ def encode_json(share: Share) -> bytes:
 
 
 def decode_json(data: bytes) -> list[Share]:
-    """Decode one JSON share (an object) or several (an array, not empty)."""
+    """Decode one JSON share (an object), several (an array, not empty), or JSON Lines (one object per line)."""
     try:
         if data[:1] == b"[":
             shares = _json_shares.decode(data)
         else:
             shares = [_json_share.decode(data)]
     except JSON_ERRORS as exc:
-        raise DecodeError(f"invalid JSON share: {type(exc).__name__}: {str(exc)[:200]}") from None
+        lines = _json_lines(data)
+        if lines is None:
+            raise DecodeError(f"invalid JSON share: {type(exc).__name__}: {str(exc)[:200]}") from None
+        shares = lines
     if not shares:
         raise DecodeError("empty JSON array: no shares in the message")
+    return _validated(shares)
+
+
+def _json_lines(data: bytes) -> list[Share] | None:
+    """The shares of a JSON Lines message (None if it is not one); raises `DecodeError` naming a bad line."""
+    lines = [line for line in data.split(b"\n") if line.strip()]
+    if len(lines) < 2 or lines[0].lstrip()[:1] != b"{":
+        return None
+    shares: list[Share] = []
+    for number, line in enumerate(lines, 1):
+        try:
+            shares.append(_json_share.decode(line))
+        except JSON_ERRORS as exc:
+            raise DecodeError(f"invalid JSON share on line {number}: {type(exc).__name__}: {str(exc)[:200]}") from None
+    return shares
+
+
+def _validated(shares: list[Share]) -> list[Share]:
+    """Version, ts range, ntime/nonce as uint32 (hex strings converted), in place; raises `DecodeError`."""
     for i, share in enumerate(shares):
         if share.v not in READABLE_VERSIONS:
             raise DecodeError(f"unsupported share version {share.v} (this build reads {READABLE_VERSIONS})")

@@ -2,13 +2,14 @@
 
 A factory rather than a module-level app because the broker address, app id (consumer group) and topic
 names come from settings — and tests need fresh ones per session. Agents are attached by `streams.shares` and
-`streams.blocks` (through `streams.faust_source.register`).
+`streams.blocks` (through `streams.faust_source.register`; the share agent by fetch, `streams.faust_batches`).
 """
 
 from __future__ import annotations
 
 import faust
 
+from streams.faust_batches import BatchingApp
 from streams.settings import StreamSettings
 
 
@@ -17,7 +18,8 @@ def broker_url(bootstrap: str) -> str:
 
 
 def create_faust_app(settings: StreamSettings) -> faust.App:
-    return faust.App(
+    """The app, its consumer able to deliver batched topics by fetch (`streams.faust_batches`)."""
+    return BatchingApp(
         settings.app_id,
         broker=broker_url(settings.bootstrap),
         value_serializer="raw",

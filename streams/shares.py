@@ -28,7 +28,7 @@ from schemas.topics import TopicNames
 from sinks.shares import ShareWriter
 from streams import metrics
 from streams.deadletters import DEAD_LETTER_MAX_BYTES, DeadLetterRouter, DeadLetters, Undecodable
-from streams.faust_source import register
+from streams.faust_batches import register_batched
 from streams.offsets import OffsetRanges, RawMessage, Watermarks
 from streams.prepare import Decoded, Prepared, SharePreparer, decode
 from streams.runtime import AgentRuntime, BatchLimits
@@ -146,6 +146,7 @@ class ShareIngest:
 
 
 def attach(app: faust.App, ingest: ShareIngest) -> Any:
-    """Register the `shares` agent on `app` (Faust takes the messages; the runtime does the rest)."""
+    """Register the `shares` agent on `app`: Faust's consumer hands it whole fetches
+    (`streams.faust_batches`, no per-message Faust work); the runtime does the rest."""
     settings = ingest.settings
-    return register(app, f"{settings.app_id}.shares", ingest.topics.shares, settings.partitions, ingest.runtime)
+    return register_batched(app, f"{settings.app_id}.shares", ingest.topics.shares, settings.partitions, ingest.runtime)
