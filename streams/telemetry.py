@@ -22,15 +22,14 @@ import faust
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from bus.publisher import Publisher
 from kernels.telemetry_checks import NO_CLASS, check_readings, class_code_of
+from kernels.telemetry_table import reading_arrays
 from schemas.clock import Clock
 from schemas.identity import valid_address, valid_worker
 from schemas.rows import TELEMETRY_ROW_SCHEMA, TELEMETRY_TABLE
 from schemas.telemetry import (
-    READINGS,
     TELEMETRY_REASON_NAMES,
     TELEMETRY_SCHEMA,
     DecodeError,
@@ -138,13 +137,7 @@ class TelemetryIngest:
         return prepared
 
     def _check(self, readings: pa.Table, published: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
-        values = np.empty((len(READINGS), readings.num_rows), dtype=np.float64)
-        present = np.empty((len(READINGS), readings.num_rows), dtype=np.bool_)
-        for row, name in enumerate(READINGS):
-            column = readings.column(name)
-            present[row] = pc.is_valid(column).to_numpy(zero_copy_only=False)
-            # unsafe: an int64 beyond 2^53 rounds, and is still far out of any range it could be in
-            values[row] = pc.fill_null(column.cast(pa.float64(), safe=False), 0.0).to_numpy(zero_copy_only=False)
+        values, present = reading_arrays(readings)
         classes = lookup_codes(readings.column("device_class"), class_code_of)
         return check_readings(
             readings.column("ts").cast(pa.int64()).to_numpy(zero_copy_only=False), published,

@@ -20,17 +20,16 @@ from typing import Any
 import msgspec
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from api.envelope import ErrorCode
 from api.errors import ApiError, Forbidden, InvalidRequest, Unavailable
 from bus.publisher import Publisher, PublishError
 from kernels.telemetry_checks import check_readings, class_code_of
+from kernels.telemetry_table import reading_arrays
 from schemas.identity import valid_address, valid_worker
 from schemas.telemetry import (
     DEVICE_CLASSES,
     READABLE_VERSIONS,
-    READINGS,
     TELEMETRY_REASON_NAMES,
     DecodeError,
     TelemetryReading,
@@ -160,12 +159,7 @@ def batch_of(readings: Sequence[TelemetryReading]) -> tuple[pa.RecordBatch, list
 def stateless_reasons(batch: pa.RecordBatch, now_ms: int, max_past_ms: int, max_future_ms: int) -> np.ndarray:
     """`check_readings` over a batch decoded here, with `now_ms` as publication time (reason codes)."""
     n = batch.num_rows
-    values = np.empty((len(READINGS), n), dtype=np.float64)
-    present = np.empty((len(READINGS), n), dtype=np.bool_)
-    for row, name in enumerate(READINGS):
-        column = batch.column(name)
-        present[row] = pc.is_valid(column).to_numpy(zero_copy_only=False)
-        values[row] = pc.fill_null(column.cast(pa.float64(), safe=False), 0.0).to_numpy(zero_copy_only=False)
+    values, present = reading_arrays(batch)
 
     def codes(name: str, ok: Any) -> np.ndarray:
         return np.array([int(ok(v)) for v in batch.column(name).to_pylist()], dtype=np.uint8)
