@@ -47,9 +47,10 @@ def decimal_of(x: float) -> Decimal:
 
 
 def energy_kwh(watt_minutes: float) -> Decimal:
-    """kWh of a rig whose per-minute mean power (W) summed over the minutes it reported is `watt_minutes`."""
+    """kWh of a rig whose per-minute mean power (W) summed over the minutes it reported is `watt_minutes`
+    (to _PREC digits: W·min / 60,000 need not terminate, 60,000 having the factor 3)."""
     with localcontext() as ctx:
-        ctx.prec = _PREC  # W·min / 60,000 terminates: exact at this precision
+        ctx.prec = _PREC
         return decimal_of(watt_minutes) / _W_MIN_PER_KWH
 
 
@@ -60,11 +61,13 @@ def fiat(amount: Decimal) -> Decimal:
         return amount.quantize(_FIAT_STEP, rounding=ROUND_HALF_EVEN)
 
 
-def power_cost(kwh: Decimal, price_kwh: Decimal) -> Decimal:
-    """kWh × price per kWh, in the electricity currency."""
+def power_cost(watt_minutes: float, price_kwh: Decimal) -> Decimal:
+    """kWh × price per kWh, in the electricity currency, from the W·min: the product is taken before the one
+    division by 60,000, so the result is the exact rational rounded once (a kWh already cut to _PREC digits
+    could land on the wrong side of a half-cent-millionth)."""
     with localcontext() as ctx:
         ctx.prec = _PREC
-        return fiat(kwh * price_kwh)
+        return fiat(decimal_of(watt_minutes) * price_kwh / _W_MIN_PER_KWH)
 
 
 def pps_estimate(work: float, reward: int, fee_bps: int) -> int:

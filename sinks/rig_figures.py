@@ -222,9 +222,10 @@ def _figures(rig: tuple[str, str], tel: Sequence[Any] | None, work: list[_Work],
     reported = _opt(tel[4]) if tel is not None else None
     power = _opt(tel[6]) if tel is not None else None
     eff, unit = efficiency(power, reported if reported else measured, algorithm) if algorithm else (None, None)
-    kwh = energy_kwh(float(tel[5])) if tel is not None and tel[5] is not None else Decimal(0)
+    watt_minutes = float(tel[5]) if tel is not None and tel[5] is not None else 0.0
+    kwh = energy_kwh(watt_minutes) if tel is not None and tel[5] is not None else Decimal(0)
     price_kwh = settings.price_kwh(site)
-    cost = power_cost(kwh, price_kwh)
+    cost = power_cost(watt_minutes, price_kwh)
     units, source, coin_code = _revenue(miner, work, main, settings, ledger, miner_work)
     out = RigFigures(
         miner=miner, worker=worker, device_class=hardware_class(cls), algorithm=algorithm, site=site,

@@ -48,8 +48,8 @@ def test_energy_and_power_cost_are_exact_decimals() -> None:
     # 59 minutes at 3000 W and one at 3600 W: 180,600 W·min = 3.01 kWh
     kwh = energy_kwh(59 * 3000.0 + 3600.0)
     assert kwh == Decimal("3.01")
-    assert power_cost(kwh, Decimal("0.1")) == Decimal("0.30100000")
-    assert power_cost(energy_kwh(1.0), Decimal("0.12")) == Decimal("0.00000200")  # 1 W·min: 2e-6 exact
+    assert power_cost(59 * 3000.0 + 3600.0, Decimal("0.1")) == Decimal("0.30100000")
+    assert power_cost(1.0, Decimal("0.12")) == Decimal("0.00000200")  # 1 W·min: 2e-6 exact
     assert decimal_of(0.1) == Decimal("0.1")
     with pytest.raises(ValueError):
         decimal_of(math.inf)
@@ -61,7 +61,12 @@ def test_power_cost_matches_the_rational_product(watt_minutes: float, price_mill
     exact = Fraction(repr(watt_minutes)) / 60_000 * Fraction(price_millis, 1000)
     scaled = exact * 10**8
     rounded = round(scaled)  # Python rounds half to even, as the kernel does
-    assert power_cost(energy_kwh(watt_minutes), price) == Decimal(rounded).scaleb(-8)
+    assert power_cost(watt_minutes, price) == Decimal(rounded).scaleb(-8)
+
+
+def test_power_cost_on_a_half_is_rounded_once_to_even() -> None:
+    # 1.9 W·min at 0.189/kWh is exactly 0.000005985: half-even gives ...598 (a kWh cut first gave ...599)
+    assert power_cost(1.9, Decimal("0.189")) == Decimal("0.00000598")
 
 
 @given(st.floats(min_value=0, max_value=50, allow_nan=False), st.integers(0, 10**15), st.integers(0, 10_000))
