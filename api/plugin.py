@@ -21,6 +21,7 @@ from api.controllers.earnings import EarningsController
 from api.controllers.federation import FederationController
 from api.controllers.hashrate_series import HashrateSeriesController
 from api.controllers.ledger import LedgerController
+from api.controllers.miner_list import MinerListController
 from api.controllers.miners import MinersController
 from api.controllers.mobile import MobileController
 from api.controllers.monitoring import HardwareController
@@ -137,7 +138,8 @@ class ApiPlugin(InitPluginProtocol):
                                     PayoutsController, TelemetryController, WorkerHardwareController],
                 ),
                 Router(BASE_PATH, route_handlers=[AlertsController, WorkerAlertsController, MobileController]),
-                Router(BASE_PATH, route_handlers=[HashrateSeriesController]),  # the web dashboard's chart
+                # the web dashboard's chart and the operator page's miners
+                Router(BASE_PATH, route_handlers=[HashrateSeriesController, MinerListController]),
                 # SFR rewards (issue 11): its own problem+json errors, seed paging and per-role limits
                 build_router(deps.rewards_context or RewardsContext(db, deps.clock, deps.rewards),
                              rate_limit_enabled=deps.settings.rate_limit_enabled),

@@ -1,6 +1,6 @@
 """Payouts (seed 004): `GET /payouts` (paged; participant_id, address, coin), `GET /payouts/{id}`,
 `POST /payouts` (admin: a manual payout through the never-twice path), `GET /payouts/participant/{id}/summary`,
-and `PUT /miners/{address}/threshold` (write; the caller's participant's address, or admin)."""
+and `PUT /miners/{address}/threshold` (write) / `GET` (read): the caller's participant's address, or admin."""
 
 from __future__ import annotations
 
@@ -54,3 +54,9 @@ class PayoutsController(Controller):
     async def threshold(self, address: str, data: ThresholdSet, actor: Actor, payout_service: PayoutService,
                         meta: Meta) -> Envelope[Threshold]:
         return Envelope(data=await payout_service.set_threshold(actor, address, data.coin, data.amount), meta=meta)
+
+    @get("/miners/{address:str}/threshold", summary="Your payout thresholds of an address, one per coin",
+         responses={**RESPONSES, **NOT_FOUND_RESPONSE}, guards=[requires(Permission.READ)])
+    async def thresholds(self, address: str, actor: Actor, payout_service: PayoutService,
+                         meta: Meta) -> Envelope[list[Threshold]]:
+        return Envelope(data=await payout_service.thresholds(actor, address), meta=meta)

@@ -29,6 +29,16 @@ class BlockInfo(msgspec.Struct, frozen=True, kw_only=True):
     effort: float | None = None
 
 
+class MinerBlock(BlockInfo, frozen=True, kw_only=True):
+    """GET /miners/{address}/blocks (one item): a block the miner found or was credited a part of (PPLNS)."""
+
+    credited: bool = False  # the credits job settled the block and this miner has a credit row in it
+    credit_base_units: int = 0  # the miner's credit of the block's reward (0 before settlement)
+    credit_str: str = "0"
+    #: credit / reward (0..1): the miner's part of the block's reward; null until the block is settled
+    share: float | None = None
+
+
 class HardwareClassStats(msgspec.Struct, frozen=True, kw_only=True):
     count: int  # workers of the class with accepted work in the last 24 h
     total_hashrate: float  # their H/s over the last 10 minutes, summed over algorithms

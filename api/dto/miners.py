@@ -37,6 +37,18 @@ class MinerStats(msgspec.Struct, frozen=True, kw_only=True):
     paid_str: str = "0"
 
 
+class ActiveMiner(msgspec.Struct, frozen=True, kw_only=True):
+    """GET /miners (admin, one item): a miner with a share in the last 24 h, from the pool snapshot."""
+
+    address: str
+    hashrate: float  # H/s over the last 10 minutes
+    hashrate_24h: float
+    workers: int  # online: accepted work in the last 10 minutes
+    workers_24h: int
+    shares: ShareCounts  # over the last 24 h
+    last_share: dt.datetime
+
+
 class WorkerStats(msgspec.Struct, frozen=True, kw_only=True):
     # -- seed 001 GET /miners/{address}/workers (one item)
     name: str
@@ -53,6 +65,9 @@ class WorkerStats(msgspec.Struct, frozen=True, kw_only=True):
     hashrate_10m: WindowHashrate
     hashrate_24h_detail: WindowHashrate
     shares_24h: ShareCounts
+    # -- hardware telemetry (issue 13): the latest reading of each of the worker's devices in the last 10 minutes
+    temperature: float | None = None  # °C, mean over its devices; null when none reported one
+    temperature_max: float | None = None  # °C, its hottest device
 
 
 class Payment(msgspec.Struct, frozen=True, kw_only=True):

@@ -61,3 +61,4 @@ class Threshold(msgspec.Struct, frozen=True, kw_only=True):
     amount_base_units: int
     amount_str: str
     effective_base_units: int  # max(coin payout minimum, this threshold): what the settlement pays at
+    effective_str: str = ""  # the same in coin units

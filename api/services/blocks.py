@@ -1,4 +1,5 @@
-"""Blocks found by the pool (/blocks, and `blocks_found` / `last_block` of /stats) from the `blocks` table.
+"""Blocks found by the pool (/blocks, and `blocks_found` / `last_block` of /stats) from the `blocks` table, and
+the blocks one miner shared in (/miners/{address}/blocks: found by it, or credited to it by the ledger).
 
 The table keeps one row per (hash, status) event; a block's current state is its newest event
 (`argMax(..., updated_at)`), its `found_at` the time of its first event. Rewards are integers in the coin's
@@ -11,13 +12,16 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from api.dto.blocks import BlockInfo
+import msgspec
+
+from api.dto.blocks import BlockInfo, MinerBlock
 from api.dto.common import seed_name
 from api.dto.pool import LastBlock
 from api.envelope import Paging
 from api.errors import InvalidRequest
 from api.services.db import Db
 from api.services.windows import from_ms
+from api.validation import require_address
 from schemas.coins import DEFAULT_COINS
 
 #: Decimal places of a coin's base unit (satoshi, litoshi, koinu). Unknown coins: 8.
@@ -37,6 +41,12 @@ _ROUNDS = ("SELECT argMax(algorithm, updated_at) AS a, toUnixTimestamp64Milli(mi
            "GROUP BY hash HAVING has({algorithms:Array(String)}, a)")
 #: Block statuses the `status` filter takes; `pending` is a block found and not yet confirmed or orphaned.
 STATUSES = {"found": "found", "pending": "found", "confirmed": "confirmed", "orphaned": "orphaned"}
+#: A miner's blocks: those it found, and those whose reward the credits job split to it (`credit:<hash>:<address>`
+#: ledger rows: the PPLNS window; fee recipients' `fee:` rows and PPS credits, which have no block, are not).
+_SHARED_IN = ("WHERE miner = {a:String} OR hash IN (SELECT block_hash FROM ledger FINAL WHERE address = {a:String} "
+              "AND kind = 'credit' AND startsWith(entry_key, 'credit:') AND block_hash != '')")
+_CREDITS = ("SELECT block_hash, sum(amount) FROM ledger FINAL WHERE address = {a:String} AND kind = 'credit' "
+            "AND startsWith(entry_key, 'credit:') AND block_hash IN {hashes:Array(String)} GROUP BY block_hash")
 _FOUND = "SELECT count() FROM (SELECT argMax(status, updated_at) AS state FROM blocks GROUP BY hash) WHERE state != 'orphaned'"
 
 
@@ -63,6 +73,21 @@ def require_status(status: str | None) -> str | None:
     return STATUSES[status.lower()]
 
 
+def _where(coin: str | None) -> str:
+    return "WHERE coin = {coin:String}" if coin else ""
+
+
+def _coin_param(coin: str | None) -> dict[str, object]:
+    return {"coin": coin} if coin else {}
+
+
+def _with_credit(block: BlockInfo, credit: int | None) -> MinerBlock:
+    """`block` with the miner's credit of it (None: not settled, or no part of its PPLNS window)."""
+    share = None if credit is None or block.reward_base_units <= 0 else round(credit / block.reward_base_units, 8)
+    return MinerBlock(**msgspec.structs.asdict(block), credited=credit is not None, credit_base_units=credit or 0,
+                      credit_str=coin_amount(credit or 0, block.currency)[1], share=share)
+
+
 def _effort_sql(count: int) -> str:
     """One scan of the accepted shares summing each block's round: (previous block of its algorithm, block]."""
     sums = ", ".join(f"sumIf(difficulty, algorithm = {{a{i}:String}} AND ts > fromUnixTimestamp64Milli({{lo{i}:Int64}}) "
@@ -78,7 +103,8 @@ class BlockService:
     async def recent(self, *, currency: str | None = None, limit: int = 50, found_only: bool = False) -> list[BlockInfo]:
         """The newest `limit` blocks (of `currency`), newest first; `found_only` leaves orphaned ones out."""
         having = "HAVING state != 'orphaned'" if found_only else ""
-        return await self._read(require_currency(currency), having, {}, limit, 0, effort=False)
+        coin = require_currency(currency)
+        return await self._read(_where(coin), having, _coin_param(coin), limit, 0, effort=False)
 
     async def page(self, *, currency: str | None = None, status: str | None = None,
                    paging: Paging | None = None) -> tuple[list[BlockInfo], int]:
@@ -87,15 +113,26 @@ class BlockService:
         coin, state, paging = require_currency(currency), require_status(status), paging or Paging()
         having = "HAVING state = {state:String}" if state else ""
         params: dict[str, object] = {"state": state} if state else {}
-        where = "WHERE coin = {coin:String}" if coin else ""
-        total = await self._db.rows(_COUNT.format(where=where, having=having), {**params, **({"coin": coin} if coin else {})})
-        items = await self._read(coin, having, params, paging.limit, paging.offset, effort=True)
+        params |= _coin_param(coin)
+        total = await self._db.rows(_COUNT.format(where=_where(coin), having=having), params)
+        items = await self._read(_where(coin), having, params, paging.limit, paging.offset, effort=True)
         return items, int(total[0][0])
 
-    async def _read(self, coin: str | None, having: str, params: dict[str, object], limit: int, offset: int, *,
+    async def shared_in(self, address: str, paging: Paging | None = None) -> tuple[list[MinerBlock], int]:
+        """One page of the blocks `address` found or was credited a part of, newest first, with their effort
+        and the miner's credit; and the number of such blocks. A block found by another miner appears once
+        the credits job settled it (every `CREDITS_INTERVAL_S`, when its shares are durable)."""
+        a, paging = require_address(address), paging or Paging()
+        total = await self._db.rows(_COUNT.format(where=_SHARED_IN, having=""), {"a": a})
+        blocks = await self._read(_SHARED_IN, "", {"a": a}, paging.limit, paging.offset, effort=True)
+        rows = await self._db.rows(_CREDITS, {"a": a, "hashes": [b.hash for b in blocks]}) if blocks else []
+        credits = {str(h): int(v) for h, v in rows}
+        return [_with_credit(b, credits.get(b.hash)) for b in blocks], int(total[0][0])
+
+    async def _read(self, where: str, having: str, params: dict[str, object], limit: int, offset: int, *,
                     effort: bool) -> list[BlockInfo]:
-        sql = _LATEST.format(where="WHERE coin = {coin:String}" if coin else "", having=having)
-        params = {**params, "limit": limit, "offset": offset, **({"coin": coin} if coin else {})}
+        sql = _LATEST.format(where=where, having=having)
+        params = {**params, "limit": limit, "offset": offset}
         rows = await self._db.rows(sql, params)
         efforts = await self._efforts([(str(r[6]), int(r[7]), float(r[10])) for r in rows]) if effort and rows else {}
         out = []

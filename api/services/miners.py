@@ -18,7 +18,7 @@ import msgspec
 
 from api.answers import EncodedAnswers
 from api.dto.common import ReasonCount, ShareCounts
-from api.dto.miners import MinerStats, WorkerStats
+from api.dto.miners import ActiveMiner, MinerStats, WorkerStats
 from api.errors import NotFound
 from api.services.balances import Balance
 from api.services.db import Db
@@ -40,6 +40,13 @@ _WORKERS_EVER = (
 _REJECTS_24H = (
     "SELECT miner, reason, sum(shares) AS n FROM share_rejects_1m WHERE " + BUCKETS
     + " {miner_filter} GROUP BY miner, reason ORDER BY miner, n DESC, reason"
+)
+#: Per worker: the latest temperature of each of its devices in the last 10 minutes (the rule of the fleet's
+#: figures, api.services.hardware), as the mean and the max over its devices; the sort key (miner, worker, ...).
+_TEMPERATURES = (
+    "SELECT worker, avg(t), max(t) FROM (SELECT worker, argMax(temperature_c, ts) AS t FROM telemetry "
+    "WHERE miner = {miner:String} AND ts >= fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC') "
+    "GROUP BY worker, device_class, device_id) GROUP BY worker"
 )
 _REGISTRY = "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'workers'"
 _REGISTERED = (
@@ -163,6 +170,14 @@ class MinerService:
             found = with_balance(found, await self._balances(miner))
         return found
 
+    def active(self) -> list[ActiveMiner]:
+        """The miners of the latest pool snapshot with accepted work in the last 24 h (not an address whose
+        shares were all rejected, e.g. malformed), by 10-minute hashrate."""
+        return [ActiveMiner(address=m.address, hashrate=m.hashrate, hashrate_24h=m.hashrate_24h, workers=m.workers,
+                            workers_24h=m.workers_24h, shares=m.shares, last_share=m.last_share)
+                for m in sorted(self._known().values(), key=lambda m: (-m.hashrate, -m.hashrate_24h, m.address))
+                if m.shares.accepted > 0]
+
     async def miner_answer(self, address: str) -> bytes:
         """The encoded `/miners/{address}` envelope (encoded once per snapshot or cache entry)."""
         found = await self.miner(address)
@@ -206,6 +221,7 @@ class MinerService:
         rates_24h = rates(rows_24h, DAY, now_ms, lambda r: r.worker)
         counts = group(rows_24h, lambda r: r.worker)
         registered = await self._registered(miner)
+        temperatures = await self._temperatures(miner, now_ms)
         listed = []
         for name, last_ms, hardware, accepted_ms in workers:
             ten, day = rates_10m.get(name, []), rates_24h.get(name, [])
@@ -219,9 +235,16 @@ class MinerService:
                 status="online" if online(accepted_ms, now_ms) else "offline", registered=name in registered,
                 hardware=hardware_class(hardware), hashrate_24h=summed(day), shares_stale=shares.stale,
                 hashrate_10m=summarise(ten, TEN_MINUTES, algorithms), hashrate_24h_detail=summarise(day, DAY, algorithms),
-                shares_24h=shares,
+                shares_24h=shares, temperature=temperatures.get(name, (None, None))[0],
+                temperature_max=temperatures.get(name, (None, None))[1],
             ))
         return listed
+
+    async def _temperatures(self, miner: str, now_ms: int) -> dict[str, tuple[float | None, float | None]]:
+        """Worker -> (mean, max) °C over its devices, 2 decimals; absent: none of its devices reported one."""
+        rows = await self._db.rows(_TEMPERATURES, {"miner": miner, "since_ms": TEN_MINUTES.start_ms(now_ms)})
+        return {str(w): (round(float(mean), 2), round(float(hottest), 2)) for w, mean, hottest in rows
+                if mean is not None}
 
     async def _workers_ever(self, miner: str) -> list[tuple[str, int, str, int]]:
         """(worker, last share ms, hardware, last accepted share ms) of every worker of `miner`; NotFound if

@@ -34,6 +34,7 @@ _PARTICIPANT = "SELECT id, ton_wallet_address, owner FROM participants FINAL WHE
 _OWNED = "SELECT ton_wallet_address FROM participants FINAL WHERE owner = {owner:String}"
 _FILTER = ("WHERE ({all:UInt8} = 1 OR hasAny(addresses, {visible:Array(String)})) "
            "AND ({a:String} = '' OR has(addresses, {a:String})) AND ({c:String} = '' OR coin = {c:String})")
+_THRESHOLDS = "SELECT coin, amount FROM payout_thresholds FINAL WHERE address = {a:String} ORDER BY coin"
 _MINE = ("WHERE has(addresses, {a:String}) AND state != 'failed'")
 _SUMMARY = ("SELECT coin, sum(amounts[indexOf(addresses, {a:String})]), count(), "
             "toUnixTimestamp64Milli(max(updated_at)) FROM payouts FINAL "
@@ -148,15 +149,30 @@ class PayoutService:
             raise InvalidRequest(str(exc), details={"amount": amount[:40]}) from exc
         if units < 0:
             raise InvalidRequest("amount must not be negative")
+        await self._require_owned(actor, address)
+        await self._db.insert("payout_thresholds", [[address, c.code, units, actor.subject, self._clock.now()]],
+                              THRESHOLD_COLUMNS)
+        return _threshold(address, c, units)
+
+    async def thresholds(self, actor: Actor, address: str) -> list[Threshold]:
+        """The payout thresholds `address` has set, one per coin (none set: an empty list)."""
+        address = require_address(address)
+        await self._require_owned(actor, address)
+        return [_threshold(address, self._coin(str(code)), int(units))
+                for code, units in await self._db.rows(_THRESHOLDS, {"a": address})]
+
+    async def _require_owned(self, actor: Actor, address: str) -> None:
+        """An admin, or the owner of a participant with this address; anyone else gets NOT_FOUND."""
         if not actor.admin:
             owned = {str(r[0]) for r in await self._db.rows(_OWNED, {"owner": actor.subject})}
             if address not in owned:
                 raise NotFound(f"no participant of yours has the address {address}")
-        await self._db.insert("payout_thresholds", [[address, c.code, units, actor.subject, self._clock.now()]],
-                              THRESHOLD_COLUMNS)
-        return Threshold(address=address, coin=c.code, amount_base_units=units,
-                         amount_str=to_decimal(units, c.decimals),
-                         effective_base_units=max(units, c.payout_minimum))
+
+
+def _threshold(address: str, c: Coin, units: int) -> Threshold:
+    effective = max(units, c.payout_minimum)
+    return Threshold(address=address, coin=c.code, amount_base_units=units, amount_str=to_decimal(units, c.decimals),
+                     effective_base_units=effective, effective_str=to_decimal(effective, c.decimals))
 
 
 def _payment(p: Payout, address: str) -> Payment:

@@ -1,71 +1,19 @@
 """The web dashboard in a real browser (Debian's Chromium) against `poolstream run` with a simulated fleet.
 
-One system serves every test here (module scope): a fleet simulated up front, an admin from API_ADMIN_USER.
+The system and the fleet are the session's (conftest.py).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
+from tests.browser.support import ADMIN, PASSWORD, hashrate_of, shot
 from tests.e2e.harness import JsonProducer, System
-
-ADMIN, PASSWORD = "web-admin", "web-admin-password-1"
-UNITS = {"H/s": 1.0, "kH/s": 1e3, "MH/s": 1e6, "GH/s": 1e9, "TH/s": 1e12, "PH/s": 1e15, "EH/s": 1e18}
-
-
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    s = System(tmp_path_factory.mktemp("browser"))
-    s.env.update({"API_ADMIN_USER": ADMIN, "API_ADMIN_PASSWORD": PASSWORD, "API_SNAPSHOT_INTERVAL_S": "1"})
-    s.start()
-    try:
-        yield s
-    finally:
-        s.close()
-
-
-@pytest.fixture(scope="module")
-def fleet(system: System) -> dict[str, Any]:
-    """2 miners x 2 workers over the last 10 minutes, with blocks; waits until the API has every share."""
-    report = system.simulate("--miners", "2", "--workers", "2", "--duration", "600", "--seed", "13",
-                             "--network-difficulty", "5e6")
-    accepted = report["accepted_valid"]
-    system.wait_for(lambda: system.data("/api/v1/stats")["shares_24h"]["accepted"] == accepted, 60, "the shares")
-    return report
-
-
-@pytest.fixture()
-def page(browser: Browser, system: System) -> Iterator[Page]:
-    context = browser.new_context(base_url=f"http://127.0.0.1:{system.api_port}", locale="en-GB",
-                                  viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if _is_error(m) else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    yield page
-    context.close()
-    assert errors == [], f"the page logged errors: {errors}"
-
-
-def _is_error(message: ConsoleMessage) -> bool:
-    # a refused API call is logged by Chromium as a failed resource load; the page shows it, that is the point
-    return message.type == "error" and "Failed to load resource" not in message.text
-
-
-def shot(page: Page, artifacts: Path, name: str) -> None:
-    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
-
-
-def hashrate_of(text: str) -> float:
-    match = re.fullmatch(r"([\d.,]+)\s+(\S+)", text.strip())
-    assert match, text
-    return float(match.group(1).replace(",", "")) * UNITS[match.group(2)]
 
 
 def test_home_looks_up_a_miner(page: Page, fleet: dict[str, Any], artifacts: Path) -> None:
@@ -90,7 +38,12 @@ def test_miner_page_figures_chart_and_live_update(page: Page, system: System, fl
     expect(page.locator("#shares-accepted")).to_have_text(f"{api['shares']['accepted']:,}")
     shown = hashrate_of(page.locator("#hr-10m").inner_text())
     assert shown == pytest.approx(api["hashrate"], rel=0.01), (shown, api["hashrate"])  # 2 decimals of its unit
-    expect(page.locator("#workers tbody tr")).to_have_count(2)
+    expect(page.locator("#workers tbody tr")).to_have_count(len(system.data(f"/api/v1/miners/{address}/workers")))
+    rejects = page.locator("#rejects tbody tr")
+    assert api["rejects_24h"], "the fleet sent no rejected share of this miner"
+    expect(rejects).to_have_count(len(api["rejects_24h"]))
+    expect(rejects.first.locator("td").nth(1)).to_have_text(f"{api['rejects_24h'][0]['shares']:,}")
+    expect(page.locator("#shares-rejected")).to_have_text(f"{api['shares']['rejected'] + api['shares']['stale']:,}")
     chart = page.locator("#chart")
     expect(chart.locator("canvas")).to_have_count(1)
     expect(chart).to_have_attribute("data-nonzero", re.compile(r"^[1-9]\d*$"))
@@ -119,17 +72,29 @@ def test_japanese_switch_translates_the_labels(page: Page, fleet: dict[str, Any]
     address = next(iter(fleet["miner_true_hashrate"]))
     page.goto(f"/miner/{address}")
     label = page.locator("#h-workers")
+    legend = page.locator("#chart .u-legend .u-series .u-label")  # the chart's own labels: time, then the line
+    expect(page.locator("#chart")).to_have_attribute("data-points", re.compile(r"^[1-9]\d*$"))
     english = label.inner_text()
     assert english == "Workers"
+    expect(legend).to_have_text(["Time", "Hashrate"])
     page.click("[data-lang='ja']")
     expect(label).to_have_text("ワーカー")
     expect(page.locator("html")).to_have_attribute("lang", "ja")
     expect(page.locator("#workers th").first).to_have_text("名前")
+    expect(legend).to_have_text(["時刻", "ハッシュレート"])
+    expect(page.locator("#chart canvas")).to_have_count(1)  # rebuilt, not doubled, and with its data
+    expect(page.locator("#chart")).to_have_attribute("data-points", re.compile(r"^[1-9]\d*$"))
+    expect(page.locator("[data-range='24h']")).to_have_text("24 時間")
+    expect(page).to_have_title("マイナー · poolstream")
+    expect(page.locator("#blocks tbody tr").first.locator("td").nth(6)).to_have_text(  # a block state, translated
+        re.compile(r"^(確定|発見（未確定）)$"))
     shot(page, artifacts, "miner-ja")
     page.reload()  # the choice is remembered
     expect(label).to_have_text("ワーカー")
+    expect(legend).to_have_text(["時刻", "ハッシュレート"])
     page.click("[data-lang='en']")
     expect(label).to_have_text(english)
+    expect(legend).to_have_text(["Time", "Hashrate"])
 
 
 def test_miner_page_fits_a_phone(browser: Browser, system: System, fleet: dict[str, Any], artifacts: Path) -> None:
@@ -171,12 +136,22 @@ def test_operator_page_works_for_the_admin(page: Page, system: System, fleet: di
     expect(page.locator("#dashboard")).to_be_visible()
     expect(page.locator("#pool-miners")).to_have_text("2")
     expect(page.locator("#algorithms tbody tr").first).to_contain_text("sha256d")
+    busiest = max(fleet["miner_true_hashrate"], key=lambda a: fleet["miner_true_hashrate"][a])
+    expect(page.locator("#miners tbody tr")).to_have_count(2)
+    expect(page.locator("#miners tbody tr").first.locator("a")).to_have_attribute("href", f"/miner/{busiest}")
     blocks = len(fleet["blocks"])
     assert blocks > 0
     expect(page.locator("#blocks tbody tr")).to_have_count(min(blocks, 20))
     expect(page.locator("#fleet tbody tr").first).not_to_have_text("Nothing yet.")
     expect(page.locator("#broker-memory")).to_contain_text("MiB")
     expect(page.locator("#lag tbody tr").first).to_contain_text("shares")
+    rejected = sum(fleet["invalid"].values()) + fleet["stale"] + fleet["duplicates"]
+    assert rejected > 0
+    dead = page.locator("#dead tbody tr")  # every rejected share is a dead letter, counted by reason
+    expect(dead.first.locator("td").first).to_have_text("shares.rejected")
+    counts = [int(c) for c in dead.locator("td:nth-child(3)").all_inner_texts()]
+    assert sum(counts) == rejected, counts
+    expect(page.locator("#rejects tbody tr")).to_have_count(len(counts))
     expect(page.locator("#live")).to_have_attribute("data-state", "on")
     shot(page, artifacts, "operator")
     page.reload()  # the key stays for the tab (sessionStorage)

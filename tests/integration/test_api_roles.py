@@ -37,6 +37,7 @@ EXPECTED: dict[str, str | None] = {
     "GET /api/v1/miners/{address:str}": None,
     "GET /api/v1/miners/{address:str}/payments": None,
     "GET /api/v1/miners/{address:str}/workers": None,
+    "GET /api/v1/miners/{address:str}/blocks": None,
     "GET /api/v1/blocks": None,
     "GET /api/v1/monitoring/hardware": None,
     "GET /api/v1/federation/peers": None,
@@ -105,6 +106,7 @@ EXPECTED: dict[str, str | None] = {
     "POST /api/v1/payouts": ADMIN,
     "GET /api/v1/payouts/participant/{participant_id:int}/summary": READ,
     "PUT /api/v1/miners/{address:str}/threshold": WRITE,
+    "GET /api/v1/miners/{address:str}/threshold": READ,
     # telemetry ingestion (api/controllers/telemetry.py)
     "POST /api/v1/telemetry": WRITE,  # or a worker token (its own worker's readings)
     # SFR rewards core (api/rewards/: contributions, calculation, factors, market price; issue 11)
@@ -137,6 +139,7 @@ EXPECTED: dict[str, str | None] = {
     "GET /operator": None,
     "GET /static/{file_path:path}": None,
     "GET /api/v1/miners/{address:str}/hashrate": None,
+    "GET /api/v1/miners": ADMIN,
     # WebSocket routes are listed (method WS) but not called here: see the WebSocket tests
     "WS /api/ws": None,
 }

@@ -77,10 +77,17 @@ def test_threshold_owner_or_admin_and_used_by_settlement(api: Api) -> None:
     api.call("PUT", f"/miners/{ALICE_WALLET}/threshold", "bob", json=body, expect=404)
     api.call("PUT", f"/miners/{ALICE_WALLET}/threshold", "reader", json=body, expect=403)
     api.call("PUT", f"/miners/{ALICE_WALLET}/threshold", "alice", json={"coin": "BTC", "amount": "1e-3"}, expect=400)
+    read = api.call("GET", f"/miners/{ALICE_WALLET}/threshold", "alice")  # read back: one per coin
+    assert [(r["coin"], r["amount_str"], r["effective_base_units"], r["effective_str"]) for r in read] == [
+        ("BTC", "0.02000000", 2_000_000, "0.02000000")]
+    assert api.call("GET", f"/miners/{ALICE_WALLET}/threshold", "admin") == read
+    api.call("GET", f"/miners/{ALICE_WALLET}/threshold", "bob", expect=404)
+    api.call("GET", f"/miners/{ALICE_WALLET}/threshold", None, expect=401)
+    assert api.call("GET", f"/miners/{BOB_WALLET}/threshold", "admin") == []
     job = SettlementJob(api.clickhouse, DryRun(), codes=("BTC",), clock=api.clock)
     assert job.run_once().sent == ()  # 0.01 mature < alice's own 0.02
     low = api.call("PUT", f"/miners/{ALICE_WALLET}/threshold", "admin", json={"coin": "BTC", "amount": "0"})
-    assert low["effective_base_units"] == 100_000  # the coin's minimum still applies
+    assert (low["effective_base_units"], low["effective_str"]) == (100_000, "0.00100000")  # the coin's minimum applies
     assert len(job.run_once().sent) == 1
     assert api.call("GET", f"/miners/{ALICE_WALLET}/balances", None)[0]["mature_base_units"] == 0
     assert api.client.get(f"/api/v1/miners/{BOB_WALLET}/payments").json()["data"] == []

@@ -11,8 +11,8 @@ const EN = {
   "miner.accepted": "Shares accepted (24 h)", "miner.rejected": "Shares rejected (24 h)", "miner.balance": "Balance",
   "miner.pending": "Pending", "miner.paid": "Paid", "miner.lastShare": "Last share", "miner.chart": "Hashrate",
   "miner.range": "Chart range", "miner.workers": "Workers", "miner.rejects": "Rejected shares by reason",
-  "miner.balances": "Balances per coin", "miner.payments": "Payments", "miner.blocks": "Blocks found by this miner",
-  "miner.account": "Account (API key needed)", "miner.threshold": "Payout threshold", "miner.tax": "Tax report",
+  "miner.balances": "Balances per coin", "miner.payments": "Payments", "miner.blocks": "Blocks you shared in",
+  "miner.account": "Your account (sign in needed)", "miner.threshold": "Payout threshold", "miner.tax": "Tax report",
   "miner.notFound": "No shares from this address yet.", "miner.badAddress": "Malformed address.",
   "col.name": "Name", "col.status": "Status", "col.hashrate": "Hashrate", "col.last": "Last share", "col.hardware": "Hardware",
   "col.accepted": "Accepted", "col.rejected": "Rejected", "col.reason": "Reason", "col.shares": "Shares", "col.coin": "Coin",
@@ -33,6 +33,14 @@ const EN = {
   "op.ingest": "Ingest", "op.lag": "Consumer lag", "op.dead": "Dead letters by reason", "op.broker": "Broker",
   "op.sharesPerS": "Shares per second", "op.rejectRate": "Rejection rate", "op.connections": "Connections",
   "op.jobs": "Jobs sent", "op.memory": "Broker memory", "op.memoryLimit": "Memory limit", "op.agents": "Agents",
+  "op.miners": "Active miners (24 h)", "col.workers": "Workers (online / 24 h)", "col.address": "Address",
+  "chart.time": "Time", "miner.you": "you", "miner.blocksNote": "Blocks found by this miner, and blocks whose reward was split to it (its shares in the PPLNS window), once settled.",
+  "col.temperature": "Temperature", "col.tempMax": "hottest device", "col.credit": "Your credit", "col.share": "Your share",
+  "col.threshold": "Your threshold", "col.effective": "Paid from",
+  "auth.or": "or with an API key", "auth.notOwner": "This account does not own this address", "miner.thresholds": "Your payout thresholds", "form.basis": "Basis",
+  "form.basisPayout": "payouts", "form.basisCredit": "credits", "form.downloaded": "Downloaded",
+  "range.10m": "10 min", "range.1h": "1 h", "range.24h": "24 h", "range.30d": "30 d",
+  "title.home": "Pool · poolstream", "title.miner": "Miner · poolstream", "title.operator": "Operator · poolstream",
 } as const;
 
 export type Key = keyof typeof EN;
@@ -46,8 +54,8 @@ const JA: Record<Key, string> = {
   "miner.accepted": "承認シェア（24 時間）", "miner.rejected": "拒否シェア（24 時間）", "miner.balance": "残高",
   "miner.pending": "保留中", "miner.paid": "支払済み", "miner.lastShare": "最終シェア", "miner.chart": "ハッシュレート",
   "miner.range": "グラフの期間", "miner.workers": "ワーカー", "miner.rejects": "理由別の拒否シェア",
-  "miner.balances": "通貨別の残高", "miner.payments": "支払い履歴", "miner.blocks": "このマイナーが発見したブロック",
-  "miner.account": "アカウント（API キーが必要）", "miner.threshold": "支払いしきい値", "miner.tax": "税務レポート",
+  "miner.balances": "通貨別の残高", "miner.payments": "支払い履歴", "miner.blocks": "参加したブロック",
+  "miner.account": "アカウント（ログインが必要）", "miner.threshold": "支払いしきい値", "miner.tax": "税務レポート",
   "miner.notFound": "このアドレスからのシェアはまだありません。", "miner.badAddress": "アドレスの形式が正しくありません。",
   "col.name": "名前", "col.status": "状態", "col.hashrate": "ハッシュレート", "col.last": "最終シェア", "col.hardware": "ハードウェア",
   "col.accepted": "承認", "col.rejected": "拒否", "col.reason": "理由", "col.shares": "シェア", "col.coin": "通貨",
@@ -68,6 +76,14 @@ const JA: Record<Key, string> = {
   "op.ingest": "取り込み", "op.lag": "コンシューマー遅延", "op.dead": "理由別のデッドレター", "op.broker": "ブローカー",
   "op.sharesPerS": "毎秒シェア数", "op.rejectRate": "拒否率", "op.connections": "接続数",
   "op.jobs": "送信ジョブ数", "op.memory": "ブローカーのメモリ", "op.memoryLimit": "メモリ上限", "op.agents": "エージェント",
+  "op.miners": "稼働中のマイナー（24 時間）", "col.workers": "ワーカー数（稼働中 / 24 時間）", "col.address": "アドレス",
+  "chart.time": "時刻", "miner.you": "あなた", "miner.blocksNote": "このマイナーが発見したブロックと、報酬が配分されたブロック（PPLNS ウィンドウ内のシェア、精算後）。",
+  "col.temperature": "温度", "col.tempMax": "最も高温のデバイス", "col.credit": "あなたの配分", "col.share": "あなたの割合",
+  "col.threshold": "あなたのしきい値", "col.effective": "支払い開始額",
+  "auth.or": "または API キーで", "auth.notOwner": "このアカウントはこのアドレスの所有者ではありません", "miner.thresholds": "あなたの支払いしきい値", "form.basis": "基準",
+  "form.basisPayout": "支払い", "form.basisCredit": "配分", "form.downloaded": "ダウンロードしました",
+  "range.10m": "10 分", "range.1h": "1 時間", "range.24h": "24 時間", "range.30d": "30 日",
+  "title.home": "プール · poolstream", "title.miner": "マイナー · poolstream", "title.operator": "運用者 · poolstream",
 };
 
 const DICTS: Record<Lang, Record<Key, string>> = { en: EN, ja: JA };

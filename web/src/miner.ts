@@ -1,11 +1,13 @@
-// `/miner/{address}`: the miner's figures, chart, workers, rejects, balances, payments and blocks; live from
-// the `miner:ADDRESS` and `blocks` channels. The account box (an API key) sets the payout threshold and
-// downloads the tax report.
-import { api, ApiError, apiKey, live, request, setApiKey } from "./api";
+// `/miner/{address}`: the miner's figures, chart, workers (with their temperature), rejects, balances,
+// payments and the blocks it shared in; live from the `miner:ADDRESS` and `blocks` channels. The account box
+// (account.ts) reads and sets the payout threshold and downloads the tax report.
+import { setupAccount } from "./account";
+import { api, ApiError, live } from "./api";
 import { hashrateChart } from "./chart";
 import { byId, code, liveState, setText, showError, table } from "./dom";
 import { hashrate, num, status, time } from "./format";
 import { setupLanguage, t } from "./i18n";
+import { term } from "./terms";
 
 const address = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] ?? "");
 const enc = encodeURIComponent(address);
@@ -15,16 +17,19 @@ interface Miner {
   last_share: string; rejects_24h: { reason: string; shares: number }[]; currency: string;
   balance_str: string; pending_str: string; paid_str: string;
 }
-interface Worker { name: string; hashrate: number; shares_accepted: number; shares_rejected: number; last_share: string; status: string; hardware: string }
+interface Worker { name: string; hashrate: number; shares_accepted: number; shares_rejected: number; last_share: string; status: string;
+  hardware: string; temperature?: number | null; temperature_max?: number | null }
 interface Balance { coin: string; pending_str: string; mature_str: string; paid_str: string }
 interface Payment { id: string; amount: number; tx_hash: string; timestamp: string; status: string }
-interface Block { height: number; hash: string; currency: string; reward_str: string; found_by: string; found_at: string; status: string; effort?: number }
+interface Block { height: number; hash: string; currency: string; reward_str: string; found_by: string; found_at: string; status: string;
+  effort?: number | null; credited: boolean; credit_str: string; share: number | null }
 interface Series { points: { t: number; hashrate: number }[] }
 
 let miner: Miner | null = null;
 let workers: Worker[] = [], balances: Balance[] = [], payments: Payment[] = [], blocks: Block[] = [];
 let range = "1h";
-const chart = hashrateChart(byId("chart"), t("miner.chart"));
+const account = setupAccount(address);
+const chart = hashrateChart(byId("chart"));
 
 function render(): void {
   const m = miner;
@@ -38,17 +43,30 @@ function render(): void {
   setText("pending", m ? m.pending_str + unit : "–");
   setText("paid", m ? m.paid_str + unit : "–");
   setText("last-share", time(m?.last_share));
-  table("rejects", ["col.reason", "col.shares"], (m?.rejects_24h ?? []).map((r) => [r.reason, num(r.shares)]));
-  table("workers", ["col.name", "col.status", "col.hashrate", "col.accepted", "col.rejected", "col.last", "col.hardware"],
+  table("rejects", ["col.reason", "col.shares"], (m?.rejects_24h ?? []).map((r) => [term(r.reason), num(r.shares)]));
+  table("workers", ["col.name", "col.status", "col.hashrate", "col.accepted", "col.rejected", "col.last", "col.hardware",
+    "col.temperature"],
     workers.map((w) => [w.name, badge(w.status), hashrate(w.hashrate), num(w.shares_accepted), num(w.shares_rejected),
-      time(w.last_share), w.hardware]));
+      time(w.last_share), term(w.hardware), temperature(w)]));
   table("balances", ["col.coin", "col.pending", "col.mature", "col.paid"],
     balances.map((b) => [b.coin, b.pending_str, b.mature_str, b.paid_str]));
   table("payments", ["col.time", "col.amount", "col.tx", "col.status"],
-    payments.map((p) => [time(p.timestamp), num(p.amount, 8), code(p.tx_hash || "–", 20), p.status]));
-  table("blocks", ["col.height", "col.time", "col.reward", "col.status", "col.effort"],
-    blocks.map((b) => [num(b.height), time(b.found_at), `${b.reward_str} ${b.currency}`, b.status,
+    payments.map((p) => [time(p.timestamp), num(p.amount, 8), code(p.tx_hash || "–", 20), term(p.status)]));
+  table("blocks", ["col.height", "col.time", "col.miner", "col.reward", "col.credit", "col.share", "col.status", "col.effort"],
+    blocks.map((b) => [num(b.height), time(b.found_at), b.found_by === address ? t("miner.you") : code(b.found_by, 14),
+      `${b.reward_str} ${b.currency}`, b.credited ? `${b.credit_str} ${b.currency}` : "–",
+      b.share == null ? "–" : `${num(b.share * 100, 2)} %`, term(b.status),
       b.effort == null ? "–" : `${num(b.effort * 100, 1)} %`]));
+  account.render();
+}
+
+/** The mean of the latest reading of each device, its hottest device in the tooltip; "–" where none reported. */
+function temperature(w: Worker): HTMLElement | string {
+  if (w.temperature == null) return "–";
+  const el = document.createElement("span");
+  el.textContent = `${num(w.temperature, 1)} °C`;
+  if (w.temperature_max != null) el.title = `${t("col.tempMax")}: ${num(w.temperature_max, 1)} °C`;
+  return el;
 }
 
 function badge(s: string): HTMLElement {
@@ -71,12 +89,12 @@ async function loadMiner(): Promise<void> {
 async function loadLists(): Promise<void> {
   const [w, b, p, bl] = await Promise.allSettled([
     api<Worker[]>(`/miners/${enc}/workers?limit=100`), api<Balance[]>(`/miners/${enc}/balances`),
-    api<Payment[]>(`/miners/${enc}/payments?limit=50`), api<Block[]>("/blocks?limit=100"),
+    api<Payment[]>(`/miners/${enc}/payments?limit=50`), api<Block[]>(`/miners/${enc}/blocks?limit=50`),
   ]);
   if (w.status === "fulfilled") workers = w.value;
   if (b.status === "fulfilled") balances = b.value;
   if (p.status === "fulfilled") payments = p.value;
-  if (bl.status === "fulfilled") blocks = bl.value.filter((x) => x.found_by === address);
+  if (bl.status === "fulfilled") blocks = bl.value;
 }
 
 async function loadChart(): Promise<void> {
@@ -89,8 +107,15 @@ async function refresh(): Promise<void> {
   render();
 }
 
-// ---- live: the miner push carries the headline figures; lists and chart follow at most every 10 s
-let lastSlow = 0;
+// ---- live: the miner push carries the headline figures; lists and chart follow at most every 10 s (a push
+// inside those 10 s schedules one refresh at their end, so the last change is never missed)
+let lastSlow = 0, pending: number | undefined;
+function slowRefresh(): void {
+  const wait = lastSlow + 10000 - Date.now();
+  if (wait > 0) { pending ??= window.setTimeout(() => { pending = undefined; slowRefresh(); }, wait); return; }
+  lastSlow = Date.now();
+  void Promise.all([loadLists(), loadChart()]).then(render).catch(() => undefined);
+}
 function onPush(push: { type: string; data: any }): void {
   if (push.type === "miner" && miner) {
     const d = push.data;
@@ -100,10 +125,7 @@ function onPush(push: { type: string; data: any }): void {
   } else if (push.type === "miner" && !miner) {
     void loadMiner().then(render);
   }
-  if (Date.now() - lastSlow > 10000) {
-    lastSlow = Date.now();
-    void Promise.all([loadLists(), loadChart()]).then(render).catch(() => undefined);
-  }
+  slowRefresh();
 }
 
 // ---- the range buttons
@@ -115,45 +137,7 @@ document.querySelectorAll<HTMLButtonElement>("[data-range]").forEach((button) =>
   });
 });
 
-// ---- account: API key, payout threshold, tax report
-function account(): void {
-  const signedIn = apiKey() !== null;
-  byId("account-signin").hidden = signedIn;
-  byId("account-tools").hidden = !signedIn;
-}
-byId<HTMLFormElement>("account-signin").addEventListener("submit", (e) => {
-  e.preventDefault();
-  setApiKey(byId<HTMLInputElement>("account-key").value.trim() || null);
-  account();
-});
-byId("account-signout").addEventListener("click", () => { setApiKey(null); account(); });
-byId<HTMLFormElement>("threshold-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const out = byId("threshold-result");
-  try {
-    const r = await api<{ amount_str: string; coin: string }>(`/miners/${enc}/threshold`, { method: "PUT", auth: true,
-      body: { coin: byId<HTMLSelectElement>("threshold-coin").value, amount: byId<HTMLInputElement>("threshold-amount").value } });
-    out.textContent = `${t("form.saved")}: ${r.amount_str} ${r.coin}`;
-  } catch (err) { out.textContent = err instanceof Error ? err.message : String(err); }
-});
-byId<HTMLFormElement>("tax-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const out = byId("tax-result");
-  const year = byId<HTMLInputElement>("tax-year").value, format = byId<HTMLSelectElement>("tax-format").value;
-  const fiat = byId<HTMLInputElement>("tax-fiat").value.trim().toUpperCase();
-  try {
-    const response = await request(`/payouts/export/tax-report?year=${year}&address=${enc}&format=${format}&fiat=${encodeURIComponent(fiat)}`, { auth: true });
-    const link = document.createElement("a");
-    link.href = URL.createObjectURL(await response.blob());
-    link.download = `tax-report-${year}-${format}.csv`;
-    link.click();
-    out.textContent = "";
-  } catch (err) { out.textContent = err instanceof Error ? err.message : String(err); }
-});
-
 setText("address", address);
-byId<HTMLInputElement>("tax-year").value = String(new Date().getUTCFullYear());
-account();
-setupLanguage(render);
+setupLanguage(() => { chart.relabel(); render(); });
 void refresh();
 live([`miner:${address}`, "blocks"], onPush, liveState);
