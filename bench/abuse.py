@@ -42,7 +42,7 @@ TARGET = int((0xFFFF << 208) / SHARE_DIFFICULTY)
 #: Limits of the bench gateway that differ from the defaults: the total connection limit is scaled down
 #: (20,000 -> 4,000) so that one attacking process can reach it within a phase.
 GATEWAY_LIMITS = {"max_connections": 4_000}
-SCENARIOS = ("baseline", "garbage", "oversized", "slowloris", "flood_1ip", "flood_many", "flood_many_control",
+SCENARIOS = ("baseline", "garbage", "oversized", "slowloris", "slowloris_control", "flood_1ip", "flood_many", "flood_many_control",
              "invalid_shares", "authorize_storm", "baseline_again")
 RAMP_S = 1.5  # an attack runs this long before its window opens
 

@@ -186,6 +186,9 @@ def attacks_for(seconds: float) -> dict[str, Attack]:
                             addresses(21, 1), 4, 20, hello=_oversized),
         "slowloris": Attack("slowloris", "5,000 connections from 64 IPs, never a full line, 1 byte per 2 s each",
                             addresses(22, 64), 5_000, 2_000, hello=_slow_hello, drip_every_s=2.0),
+        "slowloris_control": Attack("slowloris_control", "the slowloris attack aimed at a bare accept-and-read "
+                                    "server in another process, not at the gateway", addresses(28, 64), 5_000,
+                                    2_000, hello=_slow_hello, drip_every_s=2.0),
         "flood_1ip": Attack("flood_1ip", "2,000 new connections/s from 1 IP, each subscribes; 1,500 held, oldest "
                             "closed", addresses(23, 1), 1_500, 2_000, churn=True, hello=lambda c: SUBSCRIBE),
         "flood_many": Attack("flood_many", "2,000 new connections/s from 256 IPs, each subscribes; 1,500 held, "

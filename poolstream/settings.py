@@ -12,16 +12,28 @@ into one `SettingsError` line naming the variable. Every variable is documented 
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from api.settings import ApiSettings
 from bus.publisher import PublisherSettings
 from bus.settings import KafkaSettings
-from schemas.algorithms import Algorithm
+from poolstream.settings_parse import (
+    Variable,
+    algorithm,
+    at_least,
+    boolean,
+    floating,
+    identifier,
+    log_level,
+    not_empty,
+    positive,
+    tcp_port,
+    text,
+    variable,
+)
 from schemas.coins import CoinSettings, fee_recipients_parser, parse_fee_bps, parse_scheme, units_parser
 from schemas.config import VERSION, SettingsError
 from schemas.sfr_settings import SfrSettings, parse_mining_period
@@ -35,7 +47,6 @@ from streams.settings import StreamSettings
 
 __all__ = ["VERSION", "VARIABLES", "RunSettings", "Settings", "SettingsError", "Variable", "load"]
 
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 @dataclass(frozen=True)
@@ -46,243 +57,147 @@ class RunSettings:
     log_level: str = "INFO"
 
 
-# ---- conversions and checks: each returns the value or raises ValueError with a short reason ----------
-
-
-def _text(raw: object) -> str:
-    return str(raw).strip()
-
-
-def _int(raw: object) -> int:
-    if isinstance(raw, bool):
-        raise ValueError("must be an integer")
-    if isinstance(raw, int):
-        return raw
-    try:
-        return int(str(raw).strip())
-    except ValueError:
-        raise ValueError("must be an integer") from None
-
-
-def _float(raw: object) -> float:
-    try:
-        value = float(raw) if isinstance(raw, int | float) else float(str(raw).strip())
-    except ValueError:
-        raise ValueError("must be a number") from None
-    if not math.isfinite(value):
-        raise ValueError("must be a finite number")
-    return value
-
-
-def _bool(raw: object) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ValueError("must be true or false (1/0, yes/no, on/off)")
-
-
-def _port(raw: object) -> int:
-    value = _int(raw)
-    if not 0 <= value <= 65535:
-        raise ValueError("must be a port number in 0..65535")
-    return value
-
-
-def _at_least(low: int) -> Callable[[object], int]:
-    def parse(raw: object) -> int:
-        value = _int(raw)
-        if value < low:
-            raise ValueError(f"must be an integer >= {low}")
-        return value
-
-    return parse
-
-
-def _positive(raw: object) -> float:
-    value = _float(raw)
-    if value <= 0:
-        raise ValueError("must be a positive number")
-    return value
-
-
-def _identifier(raw: object) -> str:
-    value = _text(raw)
-    if not value.isascii() or not (value[0].isalpha() or value[0] == "_") or not value.replace("_", "a").isalnum():
-        raise ValueError("must be letters, digits and _ (not starting with a digit)")
-    return value
-
-
-def _log_level(raw: object) -> str:
-    value = _text(raw).upper()
-    if value not in LOG_LEVELS:
-        raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
-    return value
-
-
-def _algorithm(raw: object) -> Algorithm:
-    return raw if isinstance(raw, Algorithm) else Algorithm.parse(str(raw))
-
-
-def _not_empty(raw: object) -> str:
-    value = _text(raw)
-    if not value:
-        raise ValueError("must not be empty")
-    return value
-
-
-@dataclass(frozen=True)
-class Variable:
-    """One environment variable: how to read it and which group field(s) it sets."""
-
-    name: str
-    parse: Callable[[object], object]
-    targets: tuple[tuple[str, str], ...]  # (group, field)
-    help: str = ""
-
-
-def _var(name: str, parse: Callable[[object], object], *targets: str, help: str = "") -> Variable:
-    return Variable(name, parse, tuple((t.split(".")[0], t.split(".")[1]) for t in targets), help)
-
-
 def _coin_vars(code: str) -> tuple[Variable, ...]:
     """The per-coin variables `COIN_<CODE>_*` of one coin of the coin table (`schemas.coins.CoinSettings`)."""
     low = code.lower()
     return (
-        _var(f"COIN_{code}_FEE_BPS", parse_fee_bps, f"coins.{low}_fee_bps", help="pool fee, basis points (100 = 1 %)"),
-        _var(f"COIN_{code}_SCHEME", parse_scheme, f"coins.{low}_scheme", help="pplns, pps, fpps, prop or solo"),
-        _var(f"COIN_{code}_PAYOUT_MINIMUM", units_parser(code), f"coins.{low}_payout_minimum", help=f"decimal {code}"),
-        _var(f"COIN_{code}_MATURITY", _at_least(1), f"coins.{low}_maturity", help="confirmations"),
-        _var(f"COIN_{code}_FEE_RECIPIENTS", fee_recipients_parser(code), f"coins.{low}_fee_recipients",
+        variable(f"COIN_{code}_FEE_BPS", parse_fee_bps, f"coins.{low}_fee_bps", help="pool fee, basis points (100 = 1 %)"),
+        variable(f"COIN_{code}_SCHEME", parse_scheme, f"coins.{low}_scheme", help="pplns, pps, fpps, prop or solo"),
+        variable(f"COIN_{code}_PAYOUT_MINIMUM", units_parser(code), f"coins.{low}_payout_minimum", help=f"decimal {code}"),
+        variable(f"COIN_{code}_MATURITY", at_least(1), f"coins.{low}_maturity", help="confirmations"),
+        variable(f"COIN_{code}_FEE_RECIPIENTS", fee_recipients_parser(code), f"coins.{low}_fee_recipients",
              help="addr:weight,... sharing the pool fee (empty: the pool keeps it)"),
     )
 
 
 #: Every variable poolstream reads. Per-port Stratum variables target the pseudo-group `port.<algorithm>`.
 VARIABLES: tuple[Variable, ...] = (
-    _var("KAFKA_BOOTSTRAP", _text, "kafka.bootstrap", help="host:port,...; empty starts the embedded broker"),
-    _var("KAFKA_TOPIC_PREFIX", _text, "kafka.topic_prefix"),
-    _var("KAFKA_PARTITIONS", _at_least(1), "kafka.partitions", "stream.partitions", "stratum.share_partitions"),
-    _var("EMBEDDED_BROKER_PORT", _port, "kafka.embedded_port"),
-    _var("EMBEDDED_BROKER_DIR", _not_empty, "kafka.embedded_dir"),
-    _var("EMBEDDED_BROKER_RECYCLE_MB", _at_least(16), "kafka.embedded_recycle_mb",
+    variable("KAFKA_BOOTSTRAP", text, "kafka.bootstrap", help="host:port,...; empty starts the embedded broker"),
+    variable("KAFKA_TOPIC_PREFIX", text, "kafka.topic_prefix"),
+    variable("KAFKA_PARTITIONS", at_least(1), "kafka.partitions", "stream.partitions", "stratum.share_partitions"),
+    variable("EMBEDDED_BROKER_PORT", tcp_port, "kafka.embedded_port"),
+    variable("EMBEDDED_BROKER_DIR", not_empty, "kafka.embedded_dir"),
+    variable("EMBEDDED_BROKER_RECYCLE_MB", at_least(16), "kafka.embedded_recycle_mb",
          help="recycle the embedded broker above this memory once every group consumed all it holds"),
-    _var("EMBEDDED_BROKER_MEMORY_LIMIT_MB", _at_least(16), "kafka.embedded_memory_limit_mb",
+    variable("EMBEDDED_BROKER_MEMORY_LIMIT_MB", at_least(16), "kafka.embedded_memory_limit_mb",
          help="health warns when the embedded broker uses 80% of this"),
-    _var("CLICKHOUSE_DSN", _not_empty, "clickhouse.dsn"),
-    _var("CLICKHOUSE_DATABASE", _identifier, "clickhouse.database"),
-    _var("SHARES_TTL_DAYS", _at_least(1), "clickhouse.shares_ttl_days"),
-    _var("BACKUP_DIR", _text, "clickhouse.backup_dir", help="local backups (default: `backups` beside the chDB dir)"),
-    _var("BACKUP_S3_URL", _text, "clickhouse.backup_s3_url", help="S3-compatible folder URL for destination s3"),
-    _var("BACKUP_S3_ACCESS_KEY", _text, "clickhouse.backup_s3_access_key"),
-    _var("BACKUP_S3_SECRET_KEY", _text, "clickhouse.backup_s3_secret_key"),
-    _var("API_HOST", _not_empty, "api.host"),
-    _var("API_QUERY_MAX_ROWS", _at_least(1), "api.query_max_rows", help="POST /admin/query, poolstream sql"),
-    _var("API_QUERY_TIMEOUT_S", _positive, "api.query_timeout_s"),
-    _var("API_PORT", _port, "api.port"),
-    _var("API_JWT_SECRET", _text, "api.jwt_secret", help="HS256 secret (>= 32 chars); unset refuses JWTs"),
-    _var("API_JWT_TTL_S", _at_least(60), "api.jwt_ttl_s"),
-    _var("API_ALLOW_BASIC_AUTH", _bool, "api.allow_basic_auth", help="development only"),
-    _var("API_KEY_TTL_DAYS", _at_least(1), "api.key_ttl_days"),
-    _var("API_ADMIN_USER", _text, "api.admin_user", help="admin created/updated at start"),
-    _var("API_ADMIN_PASSWORD", _text, "api.admin_password"),
-    _var("API_RATE_LIMIT_ENABLED", _bool, "api.rate_limit_enabled"),
-    _var("API_RATE_LIMIT_STORAGE", _not_empty, "api.rate_limit_storage",
+    variable("CLICKHOUSE_DSN", not_empty, "clickhouse.dsn"),
+    variable("CLICKHOUSE_DATABASE", identifier, "clickhouse.database"),
+    variable("SHARES_TTL_DAYS", at_least(1), "clickhouse.shares_ttl_days"),
+    variable("BACKUP_DIR", text, "clickhouse.backup_dir", help="local backups (default: `backups` beside the chDB dir)"),
+    variable("BACKUP_S3_URL", text, "clickhouse.backup_s3_url", help="S3-compatible folder URL for destination s3"),
+    variable("BACKUP_S3_ACCESS_KEY", text, "clickhouse.backup_s3_access_key"),
+    variable("BACKUP_S3_SECRET_KEY", text, "clickhouse.backup_s3_secret_key"),
+    variable("API_HOST", not_empty, "api.host"),
+    variable("API_QUERY_MAX_ROWS", at_least(1), "api.query_max_rows", help="POST /admin/query, poolstream sql"),
+    variable("API_QUERY_TIMEOUT_S", positive, "api.query_timeout_s"),
+    variable("API_PORT", tcp_port, "api.port"),
+    variable("API_JWT_SECRET", text, "api.jwt_secret", help="HS256 secret (>= 32 chars); unset refuses JWTs"),
+    variable("API_JWT_TTL_S", at_least(60), "api.jwt_ttl_s"),
+    variable("API_ALLOW_BASIC_AUTH", boolean, "api.allow_basic_auth", help="development only"),
+    variable("API_KEY_TTL_DAYS", at_least(1), "api.key_ttl_days"),
+    variable("API_ADMIN_USER", text, "api.admin_user", help="admin created/updated at start"),
+    variable("API_ADMIN_PASSWORD", text, "api.admin_password"),
+    variable("API_RATE_LIMIT_ENABLED", boolean, "api.rate_limit_enabled"),
+    variable("API_RATE_LIMIT_STORAGE", not_empty, "api.rate_limit_storage",
          help="memory:// (one process) or redis://host:6379 (needs the redis package)"),
-    _var("API_RATE_ANONYMOUS", _at_least(1), "api.rate_anonymous"),
-    _var("API_RATE_AUTHENTICATED", _at_least(1), "api.rate_authenticated"),
-    _var("API_RATE_PREMIUM", _at_least(1), "api.rate_premium"),
-    _var("API_RATE_ENTERPRISE", _at_least(1), "api.rate_enterprise"),
-    _var("API_WS_MESSAGES_PER_MIN", _at_least(1), "api.ws_messages_per_min", help="WebSocket messages per connection"),
-    _var("API_WS_SEND_QUEUE", _at_least(1), "api.ws_send_queue", help="queued pushes before a slow client is dropped"),
-    _var("API_SNAPSHOT_INTERVAL_S", _positive, "api.snapshot_interval_s",
+    variable("API_RATE_ANONYMOUS", at_least(1), "api.rate_anonymous"),
+    variable("API_RATE_AUTHENTICATED", at_least(1), "api.rate_authenticated"),
+    variable("API_RATE_PREMIUM", at_least(1), "api.rate_premium"),
+    variable("API_RATE_ENTERPRISE", at_least(1), "api.rate_enterprise"),
+    variable("API_WS_MESSAGES_PER_MIN", at_least(1), "api.ws_messages_per_min", help="WebSocket messages per connection"),
+    variable("API_WS_SEND_QUEUE", at_least(1), "api.ws_send_queue", help="queued pushes before a slow client is dropped"),
+    variable("API_SNAPSHOT_INTERVAL_S", positive, "api.snapshot_interval_s",
          help="pool figures (/stats, /algorithms) recomputed this often; per-miner answers cached as long"),
-    _var("STREAM_APP_ID", _not_empty, "stream.app_id", help="also the Kafka consumer group"),
-    _var("STREAM_MAX_ROWS", _at_least(1), "stream.max_rows"),
-    _var("STREAM_FLUSH_INTERVAL_S", _positive, "stream.flush_interval_s"),
-    _var("SHARE_DEDUP_WINDOW_S", _at_least(1), "stream.dedup_window_s"),
-    _var("SHARE_MAX_PAST_S", _at_least(1), "stream.max_past_s"),
-    _var("SHARE_MAX_FUTURE_S", _at_least(0), "stream.max_future_s"),
-    _var("STRATUM_ENABLED", _bool, "run.stratum_enabled"),
-    _var("STRATUM_HOST", _not_empty, "stratum.host", "api.stratum_host"),
-    _var("API_STRATUM_PUBLIC_HOST", _text, "api.stratum_public_host",
+    variable("STREAM_APP_ID", not_empty, "stream.app_id", help="also the Kafka consumer group"),
+    variable("STREAM_MAX_ROWS", at_least(1), "stream.max_rows"),
+    variable("STREAM_FLUSH_INTERVAL_S", positive, "stream.flush_interval_s"),
+    variable("SHARE_JOB_MAX_AGE_S", at_least(1), "stream.job_max_age_s",
+             help="a job's shares are deduplicated and accepted this long after its first share (then: stale)"),
+    variable("SHARE_DEDUP_GRACE_S", at_least(0), "stream.dedup_grace_s",
+             help="how far out of time order a stream's shares may arrive (further, a share of a dropped job: late)"),
+    variable("SHARE_MAX_PAST_S", at_least(1), "stream.max_past_s"),
+    variable("SHARE_MAX_FUTURE_S", at_least(0), "stream.max_future_s"),
+    variable("STRATUM_ENABLED", boolean, "run.stratum_enabled"),
+    variable("STRATUM_HOST", not_empty, "stratum.host", "api.stratum_host"),
+    variable("API_STRATUM_PUBLIC_HOST", text, "api.stratum_public_host",
          help="host in registered workers' stratum_url (default STRATUM_HOST)"),
-    _var("STRATUM_GATEWAY_ID", _not_empty, "stratum.gateway_id", "api.node_id", help="this gateway's federation peer id (default: host name)"),
-    _var("STRATUM_REGION", _text, "stratum.region", help="this gateway's region, shown as the peer's location"),
-    _var("STRATUM_VARDIFF_TARGET_S", _positive, "stratum.vardiff_target_s"),
-    _var("STRATUM_NODE_URL", _text, "stratum.node_url", help="a node's JSON-RPC URL: jobs from getblocktemplate"),
-    _var("STRATUM_NODE_USER", _text, "stratum.node_user"),
-    _var("STRATUM_NODE_PASSWORD", _text, "stratum.node_password"),
-    _var("STRATUM_NODE_ALGORITHM", _algorithm, "stratum.node_algorithm", help="the port the node serves"),
-    _var("STRATUM_SHA256D_PORT", _port, "port.sha256d-port"),
-    _var("STRATUM_SHA256D_DIFFICULTY", _positive, "port.sha256d-start_difficulty"),
-    _var("STRATUM_SHA256D_MIN_DIFFICULTY", _positive, "port.sha256d-min_difficulty"),
-    _var("STRATUM_SCRYPT_PORT", _port, "port.scrypt-port"),
-    _var("STRATUM_SCRYPT_DIFFICULTY", _positive, "port.scrypt-start_difficulty"),
-    _var("STRATUM_SCRYPT_MIN_DIFFICULTY", _positive, "port.scrypt-min_difficulty"),
-    _var("STRATUM_MAX_CONNECTIONS", _at_least(1), "stratum.max_connections",
+    variable("STRATUM_GATEWAY_ID", not_empty, "stratum.gateway_id", "api.node_id", help="this gateway's federation peer id (default: host name)"),
+    variable("STRATUM_REGION", text, "stratum.region", help="this gateway's region, shown as the peer's location"),
+    variable("STRATUM_VARDIFF_TARGET_S", positive, "stratum.vardiff_target_s"),
+    variable("STRATUM_NODE_URL", text, "stratum.node_url", help="a node's JSON-RPC URL: jobs from getblocktemplate"),
+    variable("STRATUM_NODE_USER", text, "stratum.node_user"),
+    variable("STRATUM_NODE_PASSWORD", text, "stratum.node_password"),
+    variable("STRATUM_NODE_ALGORITHM", algorithm, "stratum.node_algorithm", help="the port the node serves"),
+    variable("STRATUM_SHA256D_PORT", tcp_port, "port.sha256d-port"),
+    variable("STRATUM_SHA256D_DIFFICULTY", positive, "port.sha256d-start_difficulty"),
+    variable("STRATUM_SHA256D_MIN_DIFFICULTY", positive, "port.sha256d-min_difficulty"),
+    variable("STRATUM_SCRYPT_PORT", tcp_port, "port.scrypt-port"),
+    variable("STRATUM_SCRYPT_DIFFICULTY", positive, "port.scrypt-start_difficulty"),
+    variable("STRATUM_SCRYPT_MIN_DIFFICULTY", positive, "port.scrypt-min_difficulty"),
+    variable("STRATUM_MAX_CONNECTIONS", at_least(1), "stratum.max_connections",
          help="when full, the oldest connection not authorized yet makes room"),
-    _var("STRATUM_MAX_CONNECTIONS_PER_IP", _at_least(1), "stratum.max_connections_per_ip"),
-    _var("STRATUM_CONNECT_RATE_PER_IP", _positive, "stratum.connect_rate_per_ip",
+    variable("STRATUM_MAX_CONNECTIONS_PER_IP", at_least(1), "stratum.max_connections_per_ip"),
+    variable("STRATUM_CONNECT_RATE_PER_IP", positive, "stratum.connect_rate_per_ip",
          help="new connections per second per IP after a burst of STRATUM_MAX_CONNECTIONS_PER_IP"),
-    _var("STRATUM_LOGIN_TIMEOUT_S", _positive, "stratum.login_timeout_s"),
-    _var("STRATUM_LINE_TIMEOUT_S", _positive, "stratum.line_timeout_s"),
-    _var("STRATUM_IDLE_TIMEOUT_S", _positive, "stratum.idle_timeout_s"),
-    _var("STRATUM_MAX_LINE_BYTES", _at_least(256), "stratum.max_line_bytes"),
-    _var("STRATUM_MAX_ERRORS", _at_least(1), "stratum.max_errors",
+    variable("STRATUM_LOGIN_TIMEOUT_S", positive, "stratum.login_timeout_s"),
+    variable("STRATUM_LINE_TIMEOUT_S", positive, "stratum.line_timeout_s"),
+    variable("STRATUM_IDLE_TIMEOUT_S", positive, "stratum.idle_timeout_s"),
+    variable("STRATUM_MAX_LINE_BYTES", at_least(256), "stratum.max_line_bytes"),
+    variable("STRATUM_MAX_ERRORS", at_least(1), "stratum.max_errors",
          help="protocol errors per connection at once, refilled at this many per minute"),
-    _var("STRATUM_MAX_WORKERS_PER_CONNECTION", _at_least(1), "stratum.max_workers_per_connection"),
-    _var("STRATUM_AUTHORIZE_RATE_PER_S", _positive, "stratum.authorize_rate_per_s"),
-    _var("STRATUM_BAN_STRIKES", _at_least(1), "stratum.ban_strikes",
+    variable("STRATUM_MAX_WORKERS_PER_CONNECTION", at_least(1), "stratum.max_workers_per_connection"),
+    variable("STRATUM_AUTHORIZE_RATE_PER_S", positive, "stratum.authorize_rate_per_s"),
+    variable("STRATUM_BAN_STRIKES", at_least(1), "stratum.ban_strikes",
          help="abusive disconnects of an IP within about a minute before a ban"),
-    _var("STRATUM_BAN_INVALID_PERCENT", _positive, "stratum.ban_invalid_percent"),
-    _var("STRATUM_BAN_TIME_S", _float, "stratum.ban_time_s", help="0 disables bans"),
-    _var("LOG_LEVEL", _log_level, "run.log_level"),
-    _var("PPLNS_WINDOW_FACTOR", _positive, "coins.window_factor", help="PPLNS window X, in network difficulties"),
+    variable("STRATUM_BAN_INVALID_PERCENT", positive, "stratum.ban_invalid_percent"),
+    variable("STRATUM_BAN_TIME_S", floating, "stratum.ban_time_s", help="0 disables bans"),
+    variable("STRATUM_DOOR", boolean, "stratum.door",
+             help="connections log in in a process of their own (floods cost it, not the miners' process)"),
+    variable("STRATUM_DOOR_NICE", at_least(0), "stratum.door_nice", help="that process's CPU priority below the gateway's"),
+    variable("LOG_LEVEL", log_level, "run.log_level"),
+    variable("PPLNS_WINDOW_FACTOR", positive, "coins.window_factor", help="PPLNS window X, in network difficulties"),
     *(var for code in ("BTC", "LTC", "DOGE") for var in _coin_vars(code)),
-    _var("CHAIN_SOURCE", _text, "chain.source", help="maturity job: simulated (file of `poolstream simulate`), rpc (STRATUM_NODE_URL), none"),
-    _var("CHAIN_SIMULATED_FILE", _not_empty, "chain.simulated_file"),
-    _var("MATURITY_INTERVAL_S", _positive, "chain.maturity_interval_s"),
-    _var("PAYMENT_PROCESSOR", _text, "payments.processor", help="dryrun (default: sends nothing) or bitcoind"),
-    _var("PAYMENT_WALLET_URL", _text, "payments.wallet_url", help="bitcoind wallet JSON-RPC URL"),
-    _var("PAYMENT_WALLET_USER", _text, "payments.wallet_user"),
-    _var("PAYMENT_WALLET_PASSWORD", _text, "payments.wallet_password"),
-    _var("PAYMENT_MINCONF", _at_least(0), "payments.minconf", help="sendmany minconf"),
-    _var("PAYMENT_COINS", _text, "payments.coins", help="coins the settlement pays, comma-separated (empty: all)"),
-    _var("PAYMENT_BATCH_MAX", _at_least(1), "payments.batch_max", help="recipients per payout transaction"),
-    _var("SETTLEMENT_INTERVAL_S", _positive, "payments.settlement_interval_s"),
-    _var("CREDITS_INTERVAL_S", _positive, "chain.credits_interval_s", help="credits and pps jobs"),
-    _var("FPPS_EXPECTED_FEES_BPS", _at_least(0), "coins.fpps_fee_bps", help="FPPS: expected fees, bps of the subsidy"),
+    variable("CHAIN_SOURCE", text, "chain.source", help="maturity job: simulated (file of `poolstream simulate`), rpc (STRATUM_NODE_URL), none"),
+    variable("CHAIN_SIMULATED_FILE", not_empty, "chain.simulated_file"),
+    variable("MATURITY_INTERVAL_S", positive, "chain.maturity_interval_s"),
+    variable("PAYMENT_PROCESSOR", text, "payments.processor", help="dryrun (default: sends nothing) or bitcoind"),
+    variable("PAYMENT_WALLET_URL", text, "payments.wallet_url", help="bitcoind wallet JSON-RPC URL"),
+    variable("PAYMENT_WALLET_USER", text, "payments.wallet_user"),
+    variable("PAYMENT_WALLET_PASSWORD", text, "payments.wallet_password"),
+    variable("PAYMENT_MINCONF", at_least(0), "payments.minconf", help="sendmany minconf"),
+    variable("PAYMENT_COINS", text, "payments.coins", help="coins the settlement pays, comma-separated (empty: all)"),
+    variable("PAYMENT_BATCH_MAX", at_least(1), "payments.batch_max", help="recipients per payout transaction"),
+    variable("SETTLEMENT_INTERVAL_S", positive, "payments.settlement_interval_s"),
+    variable("CREDITS_INTERVAL_S", positive, "chain.credits_interval_s", help="credits and pps jobs"),
+    variable("FPPS_EXPECTED_FEES_BPS", at_least(0), "coins.fpps_fee_bps", help="FPPS: expected fees, bps of the subsidy"),
     # hardware telemetry, profitability and alerts (schemas.telemetry_settings)
-    _var("TELEMETRY_STUCK_AFTER_S", _positive, "telemetry.stuck_after_s", help="a sensor constant this long is flagged"),
-    _var("TELEMETRY_SPIKE_Z", _positive, "telemetry.spike_z", help="robust z-score flagging a spike"),
-    _var("TELEMETRY_ROLLUP_INTERVAL_S", _positive, "telemetry.rollup_interval_s"),
-    _var("TELEMETRY_ROLLUP_LOOKBACK_MIN", _at_least(1), "telemetry.rollup_lookback_min"),
-    _var("CGMINER_HOSTS", _text, "telemetry.cgminer_hosts", help="host[:port]=miner.worker,... polled over the cgminer API"),
-    _var("CGMINER_INTERVAL_S", _positive, "telemetry.cgminer_interval_s"),
-    _var("CGMINER_TIMEOUT_S", _positive, "telemetry.cgminer_timeout_s"),
-    _var("ELECTRICITY_PRICE_KWH", _float, "telemetry.electricity_price_kwh", help="default price per kWh"),
-    _var("ELECTRICITY_COST_KWH", _float, "telemetry.electricity_price_kwh", help="seed 002's name of ELECTRICITY_PRICE_KWH"),
-    _var("ELECTRICITY_CURRENCY", _not_empty, "telemetry.electricity_currency"),
-    _var("SITE_ELECTRICITY_PRICES", _text, "telemetry.site_electricity_prices", help="site=price per kWh, comma-separated"),
-    _var("ALERTS_INTERVAL_S", _positive, "telemetry.alerts_interval_s"),
-    _var("ALERT_OFFLINE_INTERVALS", _positive, "telemetry.offline_intervals", help="expected share intervals without a share"),
-    _var("ALERT_HASHRATE_DROP_PCT", _positive, "telemetry.hashrate_drop_pct"),
-    _var("ALERT_WEBHOOK_URLS", _text, "telemetry.webhook_urls", help="comma-separated; signed with ALERT_WEBHOOK_SECRET"),
-    _var("ALERT_WEBHOOK_SECRET", _text, "telemetry.webhook_secret"),
-    _var("PUSH_GATEWAY_URL", _text, "telemetry.push_gateway_url", help="mobile pushes are POSTed here"),
-    _var("SFR_TEST_ENDPOINTS", _bool, "sfr.test_endpoints", help="seed 003's /rewards/test/... endpoints (dev only)"),
-    _var("SFR_RATE_USER_PER_MIN", _at_least(1), "sfr.rate_user_per_min"),
-    _var("SFR_RATE_ADMIN_PER_MIN", _at_least(1), "sfr.rate_admin_per_min"),
-    _var("SFR_JOB_INTERVAL_S", _positive, "sfr.job_interval_s", help="the SFR jobs look for a period to run this often"),
-    _var("SFR_MARKET_PRICE_URL", _text, "sfr.market_price_url", help="JSON SFR/JPY price for the daily batch"),
-    _var("SFR_MARKET_PRICE_TIMEOUT_S", _positive, "sfr.market_price_timeout_s"),
-    _var("SFR_TARGET_ADJUST_BPS", _at_least(0), "sfr.target_adjust_bps", help="daily target-price move, bps"),
-    _var("SFR_MINING_PERIOD", parse_mining_period, "sfr.mining_period", help="hourly or daily"),
-    _var("SFR_MINING_GRACE_S", _float, "sfr.mining_grace_s", help="a mining period is closed this long after its end"),
+    variable("TELEMETRY_STUCK_AFTER_S", positive, "telemetry.stuck_after_s", help="a sensor constant this long is flagged"),
+    variable("TELEMETRY_SPIKE_Z", positive, "telemetry.spike_z", help="robust z-score flagging a spike"),
+    variable("TELEMETRY_ROLLUP_INTERVAL_S", positive, "telemetry.rollup_interval_s"),
+    variable("TELEMETRY_ROLLUP_LOOKBACK_MIN", at_least(1), "telemetry.rollup_lookback_min"),
+    variable("CGMINER_HOSTS", text, "telemetry.cgminer_hosts", help="host[:port]=miner.worker,... polled over the cgminer API"),
+    variable("CGMINER_INTERVAL_S", positive, "telemetry.cgminer_interval_s"),
+    variable("CGMINER_TIMEOUT_S", positive, "telemetry.cgminer_timeout_s"),
+    variable("ELECTRICITY_PRICE_KWH", floating, "telemetry.electricity_price_kwh", help="default price per kWh"),
+    variable("ELECTRICITY_COST_KWH", floating, "telemetry.electricity_price_kwh", help="seed 002's name of ELECTRICITY_PRICE_KWH"),
+    variable("ELECTRICITY_CURRENCY", not_empty, "telemetry.electricity_currency"),
+    variable("SITE_ELECTRICITY_PRICES", text, "telemetry.site_electricity_prices", help="site=price per kWh, comma-separated"),
+    variable("ALERTS_INTERVAL_S", positive, "telemetry.alerts_interval_s"),
+    variable("ALERT_OFFLINE_INTERVALS", positive, "telemetry.offline_intervals", help="expected share intervals without a share"),
+    variable("ALERT_HASHRATE_DROP_PCT", positive, "telemetry.hashrate_drop_pct"),
+    variable("ALERT_WEBHOOK_URLS", text, "telemetry.webhook_urls", help="comma-separated; signed with ALERT_WEBHOOK_SECRET"),
+    variable("ALERT_WEBHOOK_SECRET", text, "telemetry.webhook_secret"),
+    variable("PUSH_GATEWAY_URL", text, "telemetry.push_gateway_url", help="mobile pushes are POSTed here"),
+    variable("SFR_TEST_ENDPOINTS", boolean, "sfr.test_endpoints", help="seed 003's /rewards/test/... endpoints (dev only)"),
+    variable("SFR_RATE_USER_PER_MIN", at_least(1), "sfr.rate_user_per_min"),
+    variable("SFR_RATE_ADMIN_PER_MIN", at_least(1), "sfr.rate_admin_per_min"),
+    variable("SFR_JOB_INTERVAL_S", positive, "sfr.job_interval_s", help="the SFR jobs look for a period to run this often"),
+    variable("SFR_MARKET_PRICE_URL", text, "sfr.market_price_url", help="JSON SFR/JPY price for the daily batch"),
+    variable("SFR_MARKET_PRICE_TIMEOUT_S", positive, "sfr.market_price_timeout_s"),
+    variable("SFR_TARGET_ADJUST_BPS", at_least(0), "sfr.target_adjust_bps", help="daily target-price move, bps"),
+    variable("SFR_MINING_PERIOD", parse_mining_period, "sfr.mining_period", help="hourly or daily"),
+    variable("SFR_MINING_GRACE_S", floating, "sfr.mining_grace_s", help="a mining period is closed this long after its end"),
 )
 
 _GROUPS: dict[str, type[Any]] = {

@@ -92,6 +92,13 @@ class Admission:
         self._defer = defer  # the loop's call_soon (None: close at once)
         self._to_close: deque[tuple[Closable, str]] = deque()
         self.closing = False  # set at shutdown: refuse everything, silently
+        #: connections this admission counts but does not hold: those the door (`door.py`) handed to the
+        #: gateway process, per IP and in all, until the gateway says they are gone
+        self._elsewhere: dict[str, int] = {}
+        self._elsewhere_total = 0
+        #: called with (ip, seconds, reason, detail) for each ban decided here (the door and the gateway
+        #: tell each other theirs, see `apply_ban`)
+        self.on_ban: Callable[[str, float, str, str], None] | None = None
         #: `judge` when bans are enabled, else None (the verdict loop then skips the call)
         self.judge_or_none = self.judge if self._ban_time_s > 0 else None
 
@@ -138,7 +145,7 @@ class Admission:
         if st.tokens < 1:
             return "connect_rate"
         st.tokens -= 1
-        if len(st.conns) >= self._max_per_ip:
+        if len(st.conns) + self._elsewhere.get(ip, 0) >= self._max_per_ip:
             return "max_connections_per_ip"
         return None
 
@@ -156,10 +163,10 @@ class Admission:
         st = self._ips.get(ip)
         if st is None:
             st = self._ips[ip] = _Ip(self._burst, now)
-        if len(st.conns) >= self._max_per_ip:
+        if len(st.conns) + self._elsewhere.get(ip, 0) >= self._max_per_ip:
             metrics.refused("max_connections_per_ip", ip, "refused a connection (per-IP limit) from")
             return False
-        if self._total >= self._max_total:
+        if self._total + self._elsewhere_total >= self._max_total:
             if not self._pending:
                 metrics.refused("max_connections", ip, "refused a connection (gateway full) from")
                 return False
@@ -172,6 +179,25 @@ class Admission:
         self._total += 1
         self._pending[conn] = now
         return True
+
+    def adopt(self, conn: Connection) -> None:
+        """Count in a connection that logged in at the door (which applied the limits): never refused."""
+        ip = ip_key(conn.ip)
+        st = self._ips.get(ip)
+        if st is None:
+            st = self._ips[ip] = _Ip(self._burst, self._time())
+        st.conns.add(conn)
+        self._total += 1
+
+    def held_elsewhere(self, ip: str, change: int) -> None:
+        """The door: a connection of `ip` went to the gateway process (+1), or is gone there (-1)."""
+        ip = ip_key(ip)
+        n = self._elsewhere.get(ip, 0) + change
+        if n > 0:
+            self._elsewhere[ip] = n
+        else:
+            self._elsewhere.pop(ip, None)
+        self._elsewhere_total = max(0, self._elsewhere_total + change)
 
     def authorized(self, conn: Connection) -> None:
         """`conn` is subscribed and authorized: no login timeout, no eviction any more."""
@@ -243,9 +269,22 @@ class Admission:
     def _ban(self, ip: str, st: _Ip, reason: str, detail: str) -> None:
         if self.is_banned(ip):
             return
-        self._banned[ip] = self._time() + self._ban_time_s
-        self._ban_reasons[ip] = (reason, detail)
         metrics.banned(reason, ip, self._ban_time_s, detail)
+        self._close_banned(ip, st, self._ban_time_s, reason, detail)
+        if self.on_ban is not None:
+            self.on_ban(ip, self._ban_time_s, reason, detail)
+
+    def apply_ban(self, ip: str, seconds: float, reason: str, detail: str) -> None:
+        """A ban the other side (door or gateway process) decided and counted: refuse and close here too."""
+        ip = ip_key(ip)
+        st = self._ips.get(ip)
+        if st is None:
+            st = self._ips[ip] = _Ip(self._burst, self._time())
+        self._close_banned(ip, st, seconds, reason, detail)
+
+    def _close_banned(self, ip: str, st: _Ip, seconds: float, reason: str, detail: str) -> None:
+        self._banned[ip] = self._time() + seconds
+        self._ban_reasons[ip] = (reason, detail)
         for other in [c for c in st.conns if not c.closed and not c.closing]:
             metrics.refused("banned", ip, "closed a connection of banned")
             self.close_later(other, f"Banned for {self._ban_time_s:.0f}s: {reason.replace('_', ' ')}")

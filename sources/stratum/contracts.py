@@ -101,6 +101,11 @@ class Port(Protocol):
         """The connection is gone (idempotent)."""
         ...
 
+    def adopt(self, conn: Connection) -> bool:
+        """A connection that logged in at the door process (`door.py`): counted in, never refused by a
+        limit; False only when shutting down."""
+        ...
+
     def authorized(self, conn: Connection) -> None:
         """The connection subscribed and authorized: its login timeout no longer runs."""
         ...

@@ -30,6 +30,7 @@ from sources.stratum import metrics
 from sources.stratum.admission import Admission
 from sources.stratum.blocks import BlockSubmitter
 from sources.stratum.contracts import Connection
+from sources.stratum.door_link import DoorLink
 from sources.stratum.events import ShareRecorder
 from sources.stratum.identity import Worker
 from sources.stratum.job_loop import JobLoop
@@ -69,6 +70,7 @@ class PortRuntime:
         self.next_extranonce1 = gateway.next_extranonce1
         self.bucket_of = gateway.recorder.bucket_of
         self._admission = gateway.admission
+        self._door = gateway.door
         self.authorized = gateway.admission.authorized
         self.strike = gateway.admission.strike
         self.close_later = gateway.admission.close_later
@@ -108,12 +110,22 @@ class PortRuntime:
         self.connections.inc()
         return True
 
+    def adopt(self, conn: Connection) -> bool:
+        if self._admission.closing:
+            return False
+        self._admission.adopt(conn)
+        self.sessions.add(conn)
+        self.connections.inc()
+        return True
+
     def release(self, conn: Connection) -> None:
         if conn not in self.sessions:
             return
         self.sessions.discard(conn)
         self.connections.dec()
         self._admission.release(conn)
+        if self._door is not None:
+            self._door.gone(conn.ip)
 
     def clamp(self, difficulty: float) -> float:
         return min(max(difficulty, self.settings.min_difficulty), self.settings.max_difficulty)
@@ -146,6 +158,9 @@ class StratumGateway:
             bytes.fromhex(settings.coinbase_script_hex),
         )  # fmt: skip
         self._en1 = int.from_bytes(os.urandom(4), "little")
+        self.door = DoorLink(self) if settings.door else None
+        if self.door is not None:
+            self.admission.on_ban = self.door.ban
         self.ports: dict[Algorithm, PortRuntime] = {ps.algorithm: PortRuntime(self, ps) for ps in settings.ports}
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
@@ -169,9 +184,14 @@ class StratumGateway:
         gc.set_threshold(gen0, gen1, GC_FULL_AFTER)
         for rt in self.ports.values():
             try:
-                await rt.listener.listen(self.settings.host, rt.settings.port)
+                await rt.listener.bind(self.settings.host, rt.settings.port)
             except OSError as exc:
                 raise SettingsError(_listen_error(self.settings.host, rt.settings, exc)) from exc
+            if self.door is None:
+                rt.listener.start()
+        if self.door is not None:
+            await self.door.start({rt.algorithm.wire: rt.listener.sockets for rt in self.ports.values()})
+        for rt in self.ports.values():
             self._tasks.append(asyncio.create_task(rt.jobs.run(), name=f"stratum-jobs-{rt.algorithm.wire}"))
             log.info("stratum %s listening on %s:%d", rt.algorithm.wire, self.settings.host, rt.port)
         self._tasks.append(asyncio.create_task(self._flush_loop(), name="stratum-share-flush"))
@@ -180,9 +200,13 @@ class StratumGateway:
     def port(self, algorithm: Algorithm) -> int:
         return self.ports[algorithm].port
 
+    def port_by_wire(self, wire: str) -> PortRuntime | None:
+        return next((rt for rt in self.ports.values() if rt.algorithm.wire == wire), None)
+
     @property
     def connection_count(self) -> int:
-        return self.admission.count
+        """Open connections: mining ones, and those waiting at the door to log in."""
+        return self.admission.count + (self.door.waiting if self.door is not None else 0)
 
     def set_vardiff_target(self, target_s: float) -> None:
         """Live: new connections and every mining one aim at `target_s` between shares from now on."""
@@ -202,6 +226,8 @@ class StratumGateway:
             return
         self._closing = True
         self.admission.closing = True
+        if self.door is not None:
+            await self.door.close()
         for rt in self.ports.values():
             rt.listener.close()
         for task in self._tasks:

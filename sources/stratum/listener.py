@@ -57,6 +57,17 @@ class Listener:
 
     async def listen(self, host: str, port: int) -> None:
         """Bind and listen (raises OSError, e.g. address in use), then accept on a thread."""
+        await self.bind(host, port)
+        self.start()
+
+    @property
+    def sockets(self) -> list[socket.socket]:
+        """The listening sockets (bound by `bind`, or given to `start`)."""
+        return self._sockets
+
+    async def bind(self, host: str, port: int) -> None:
+        """Bind and listen on every address of `host`:`port` (raises OSError, e.g. address in use), without
+        accepting yet: `start` accepts here, or the sockets go to the door process (`door_link.py`)."""
         infos = await self._loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
         try:
             for family, kind, proto, _, address in dict.fromkeys(infos):
@@ -71,6 +82,11 @@ class Listener:
         except OSError:
             self._close_sockets()
             raise
+
+    def start(self, sockets: list[socket.socket] | None = None) -> None:
+        """Accept on a thread, on the bound sockets or on `sockets` (listening ones handed over by fd)."""
+        if sockets is not None:
+            self._sockets = sockets
         self._thread = threading.Thread(target=self._run, name=f"stratum-accept-{self.port}", daemon=True)
         self._thread.start()
 

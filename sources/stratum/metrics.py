@@ -33,6 +33,10 @@ KERNEL_BATCH = Histogram(
     "poolstream_stratum_verify_batch_size", "Submits per verification kernel call", ["algorithm"],
     buckets=(1, 4, 16, 64, 256, 1024, 4096, 16384),
 )
+WAITING = Gauge(
+    "poolstream_stratum_waiting_connections",
+    "Connections at the door process, not logged in yet (not in poolstream_stratum_connections)", ["algorithm"]
+)
 REFUSED = Counter(
     "poolstream_stratum_refused_connections", "Connections refused or closed by a safety rule", ["reason"]
 )

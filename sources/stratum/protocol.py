@@ -38,6 +38,11 @@ class LineFramer:
         """Bytes of an unfinished line buffered (0: none)."""
         return len(self._buf)
 
+    @property
+    def buffered(self) -> bytes:
+        """The unfinished line buffered (handed over with its connection: `door.py`)."""
+        return self._buf
+
     def feed(self, data: bytes) -> list[bytes]:
         """The complete lines in `data` (without newline, blank ones dropped); raises `LineTooLong`."""
         buf = self._buf + data if self._buf else data

@@ -131,6 +131,10 @@ class StratumSettings:
     ban_invalid_percent: float = 50.0  # ban an IP whose invalid shares exceed this share of the total
     ban_strikes: int = 20  # abusive disconnects of an IP within about a minute before it is banned
     ban_time_s: float = 600.0  # 0 disables banning
+    #: connections wait for their login in a process of their own (`door.py`), so floods of connections
+    #: that never log in cost that process, not the one answering the miners; False: all in one process
+    door: bool = True
+    door_nice: int = 15  # the door's CPU priority below the gateway's (0: the same)
     # verification and events
     verify_batch_max: int = 4096
     verify_batch_wait_ms: float = 2.0

@@ -215,3 +215,40 @@ def test_refusal_logs_are_throttled_and_summed(caplog: pytest.LogCaptureFixture)
     metrics._window_start -= metrics.LOG_WINDOW_S
     metrics.flush_log()
     assert "7 more like that (connect_rate)" in caplog.records[-1].getMessage()
+
+
+def test_connections_handed_to_the_gateway_still_count_at_the_door() -> None:
+    adm, _ = admission(max_connections=3, max_connections_per_ip=2)
+    adm.held_elsewhere("a", 1)
+    adm.held_elsewhere("a", 1)
+    assert adm.precheck("a") == "max_connections_per_ip"  # two of a's mine in the gateway process
+    assert not adm.admit(FakeConnection("a"))
+    adm.held_elsewhere("a", -1)  # one of them closed there
+    a = FakeConnection("a")
+    assert adm.admit(a)
+    b = FakeConnection("b")
+    assert adm.admit(b)
+    adm.authorized(a)
+    adm.authorized(b)
+    assert not adm.admit(FakeConnection("c"))  # 1 elsewhere + 2 here: full, and nothing to evict
+    adm.held_elsewhere("a", -1)
+    assert adm.admit(FakeConnection("c"))
+
+
+def test_bans_decided_on_one_side_are_told_to_the_other_once() -> None:
+    told: list[tuple[str, float, str, str]] = []
+    door, _ = admission(ban_strikes=1, ban_time_s=60.0)
+    door.on_ban = lambda *ban: told.append(ban)
+    gateway, _ = admission(ban_time_s=60.0)
+    gateway.on_ban = lambda *ban: pytest.fail("a ban applied from the other side is not sent back")
+    mining = FakeConnection("9.9.9.9")
+    gateway.adopt(mining)
+    assert gateway.count == 1 and gateway.pending == 0  # adopted connections are logged in already
+    door.precheck("9.9.9.9")
+    door.strike("9.9.9.9", "line_too_long")
+    door.strike("9.9.9.9", "line_too_long")
+    assert door.is_banned("9.9.9.9") and [t[0] for t in told] == ["9.9.9.9"]
+    ip, seconds, reason, detail = told[0]
+    gateway.apply_ban(ip, seconds, reason, detail)
+    assert gateway.is_banned("9.9.9.9") and mining.closed and "Banned" in mining.said
+    assert [b[0] for b in gateway.bans()] == ["9.9.9.9"]
