@@ -29,8 +29,8 @@ run: $(STAMP) ## start everything: embedded broker, chDB, agents, API :8080, sch
 stop: $(STAMP) ## stop the embedded broker `make run` leaves running (what it still holds is dropped)
 	$(BIN)/poolstream broker --stop
 
-test: $(STAMP) ## run unit, integration and end-to-end tests
-	$(BIN)/python -m pytest -q $(ARGS)
+test: $(STAMP) ## run unit, integration, end-to-end and browser tests, a test file per core
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(ARGS)
 
 test-unit: $(STAMP) ## unit tests only (no broker, no ClickHouse)
 	$(BIN)/python -m pytest -q tests/unit $(ARGS)
