@@ -62,6 +62,8 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--miners", type=int, default=100, help="pipeline: simulated miners")
     parser.add_argument("--workers", type=int, default=100, help="pipeline: workers per miner")
     parser.add_argument("--shares", type=int, default=10_000_000, help="api: shares stored before the API is measured")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="abuse: rounds of every scenario; each row is the median over them (default 3)")
     parser.add_argument("--nice", type=int, default=0,
                         help="abuse: nice level of the bench's processes (e.g. -10, needs root) so that other "
                              "load on a shared machine disturbs the comparison less")
@@ -117,7 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bench import abuse
 
         print("bench: stratum abuse", file=sys.stderr, flush=True)
-        abuse_figures = abuse.run(args.seconds if args.seconds is not None else 5.0, nice=args.nice)
+        abuse_figures = abuse.run(args.seconds if args.seconds is not None else 5.0, nice=args.nice,
+                                  rounds=args.rounds)
         sys.stdout.flush()
 
     if args.part in ("api", "all"):

@@ -301,12 +301,23 @@ def sink(ready: Any, stop: Any) -> None:
                 sock.close()
 
 
-def run(name: str, port: int, seconds: float, cpu: int | None, stop: Any, out: Any) -> None:
+def _shifted(ip: str, by: int) -> str:
+    """127.a.b.c -> 127.(a + by).b.c"""
+    first, second, rest = ip.split(".", 2)
+    return f"{first}.{int(second) + by}.{rest}"
+
+
+ROUND_SHIFT = 10  # each round attacks from 127.<second + 10 * round>.y.z: fresh addresses, no ban carried over
+
+
+def run(name: str, port: int, seconds: float, cpu: int | None, stop: Any, out: Any, round_no: int = 0) -> None:
     """Process entry point: attack `port` with the attack `name` until `stop` (a multiprocessing Event) is
-    set, then put the counters (and this process's CPU seconds) on `out`."""
+    set, then put the counters (and this process's CPU seconds) on `out`. Round `round_no` attacks from
+    addresses of its own, so the bans of an earlier round do not refuse it at once."""
     if cpu is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {cpu})
     attack = attacks_for(seconds)[name]
+    attack.ips = [_shifted(ip, ROUND_SHIFT * round_no) for ip in attack.ips]
     asyncio.run(_attack(attack, port, stop.is_set))
     times = os.times()
     result = dict(attack.stats)
