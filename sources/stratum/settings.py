@@ -137,7 +137,9 @@ class StratumSettings:
     door_nice: int = 15  # the door's CPU priority below the gateway's (0: the same)
     # verification and events
     verify_batch_max: int = 4096
-    verify_batch_wait_ms: float = 2.0
+    #: 0: a batch of submits starts once the event loop has read every ready socket (small SHA256d batches are
+    #: hashed there and then); > 0: it waits this long to fill (fewer, bigger batches, later answers)
+    verify_batch_wait_ms: float = 0.0
     verify_threads: int = 2
     share_flush_ms: float = 100.0
     share_flush_max: int = 20_000
@@ -169,9 +171,11 @@ class StratumSettings:
         if not 2 <= self.extranonce2_size <= 8:
             raise SettingsError(f"stratum.extranonce2_size must be in 2..8, got {self.extranonce2_size}")
         for name in ("vardiff_target_s", "vardiff_retarget_s", "job_refresh_s", "template_poll_s",
-                     "idle_timeout_s", "drain_timeout_s", "verify_batch_wait_ms", "share_flush_ms",
+                     "idle_timeout_s", "drain_timeout_s", "share_flush_ms",
                      "connect_rate_per_ip", "login_timeout_s", "line_timeout_s", "authorize_rate_per_s"):
             _positive(f"stratum.{name}", getattr(self, name))
+        if not (isinstance(self.verify_batch_wait_ms, int | float) and 0 <= self.verify_batch_wait_ms < 1000):
+            raise SettingsError(f"stratum.verify_batch_wait_ms must be in [0, 1000), got {self.verify_batch_wait_ms!r}")
         if not 0 < self.vardiff_variance < 1:
             raise SettingsError(f"stratum.vardiff_variance must be in (0, 1), got {self.vardiff_variance}")
         for name in ("jobs_kept", "max_line_bytes", "max_connections", "max_connections_per_ip",
