@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import pickle
 import socket
 from collections import deque
@@ -90,10 +91,11 @@ class Link:
         self._loop.add_reader(sock.fileno(), self._readable)
 
     def send(self, message: tuple[Any, ...], fds: list[int] | None = None) -> None:
-        """Queue `message` (and the descriptors, duplicated into the other process when it is sent)."""
+        """Queue `message` with copies of the descriptors `fds` (the caller may close its own at once: a
+        message can wait for the socket to drain); the other process gets them when it is sent."""
         if self.closed:
             return
-        self._out.append((pickle.dumps(message, pickle.HIGHEST_PROTOCOL), fds or []))
+        self._out.append((pickle.dumps(message, pickle.HIGHEST_PROTOCOL), [os.dup(fd) for fd in fds or ()]))
         if not self._writing:
             self._write()
 
@@ -107,10 +109,12 @@ class Link:
                     self._writing = True
                     self._loop.add_writer(self._sock.fileno(), self._write)
                 return
-            except OSError:
+            except OSError as exc:
+                log.error("stratum door wire: send failed: %r", exc)
                 self._lost()
                 return
-            self._out.popleft()
+            for fd in self._out.popleft()[1]:
+                os.close(fd)
         if self._writing:
             self._writing = False
             self._loop.remove_writer(self._sock.fileno())
@@ -121,7 +125,8 @@ class Link:
                 data, fds, _, _ = socket.recv_fds(self._sock, MAX_PACKET, 4)
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError:
+            except OSError as exc:
+                log.error("stratum door wire: receive failed: %r", exc)
                 self._lost()
                 return
             if not data:
@@ -152,3 +157,7 @@ class Link:
             if self._writing:
                 self._loop.remove_writer(self._sock.fileno())
         self._sock.close()
+        for _, fds in self._out:
+            for fd in fds:
+                os.close(fd)
+        self._out.clear()
