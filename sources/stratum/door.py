@@ -27,18 +27,16 @@ from collections.abc import Callable
 from typing import Any
 
 from bus.publisher import partition_of
-from schemas.algorithms import Algorithm
 from sources.stratum import metrics
 from sources.stratum.admission import Admission
 from sources.stratum.contracts import Connection
 from sources.stratum.door_wire import MAX_PACKET, Handover, Link, counter_totals
 from sources.stratum.identity import Worker
-from sources.stratum.jobbook import JobBook
 from sources.stratum.jobs import CoinbasePolicy, Job
 from sources.stratum.listener import Listener
+from sources.stratum.port_base import PortBase, sweep
 from sources.stratum.session import Session
 from sources.stratum.settings import PortSettings, StratumSettings
-from sources.stratum.vardiff import VardiffPolicy
 from sources.stratum.verifier import PendingSubmit
 
 log = logging.getLogger("sources.stratum.door")
@@ -75,33 +73,14 @@ class DoorSession(Session):
         port.door.hand_over(self)
 
 
-class DoorPort:
-    """One listening port at the door; implements `contracts.Port` for sessions that have not logged in."""
+class DoorPort(PortBase):
+    """One listening port at the door; implements `contracts.Port` for sessions that have not logged in (its
+    job book stays empty: no job before a login)."""
 
     def __init__(self, door: Door, settings: PortSettings) -> None:
-        s = door.settings
+        super().__init__(door.settings, settings, door.loop.time, door.admission, door.policy)
         self.door = door
-        self.settings = settings
-        self.algorithm: Algorithm = settings.algorithm
-        self.start_difficulty = settings.start_difficulty
-        self.extranonce2_size = s.extranonce2_size
-        self.en2_hex_len = 2 * s.extranonce2_size
-        self.ntime_future_s = s.ntime_future_s
-        self.max_line_bytes = s.max_line_bytes
-        self.write_buffer_bytes = s.write_buffer_bytes
-        self.max_errors = s.max_errors
-        self.max_workers = s.max_workers_per_connection
-        self.authorize_rate = s.authorize_rate_per_s
-        self.time = door.loop.time
-        self.book = JobBook(door.policy, s.jobs_kept, s.job_refresh_s)  # stays empty: no job before login
-        self.vardiff_policy = VardiffPolicy(s.vardiff_target_s, s.vardiff_retarget_s, s.vardiff_variance,
-                                            settings.min_difficulty, settings.max_difficulty)  # fmt: skip
-        self._admission = door.admission
-        self.authorized = door.admission.authorized
-        self.strike = door.admission.strike
-        self.close_later = door.admission.close_later
         self.next_extranonce1 = door.next_extranonce1
-        self.sessions: set[Connection] = set()
         self.listener = Listener(functools.partial(DoorSession, self), door.admission.precheck,
                                  door.admission.strike)
         self.verify: Callable[[PendingSubmit], None] = self._no_verify
@@ -133,9 +112,6 @@ class DoorPort:
 
     def bucket_of(self, miner: str) -> int:
         return self.door.bucket_of(miner)
-
-    def clamp(self, difficulty: float) -> float:
-        return min(max(difficulty, self.settings.min_difficulty), self.settings.max_difficulty)
 
 
 class Door:
@@ -247,15 +223,8 @@ class Door:
         self.link.close()
 
     def sweep(self) -> None:
-        now = self.loop.time()
-        self.admission.expire(now)
         metrics.flush_log()
-        idle_before = now - self.settings.idle_timeout_s
-        drain_before = now - self.settings.drain_timeout_s
-        line_before = now - self.settings.line_timeout_s
-        for port in self.ports.values():
-            for conn in list(port.sessions):
-                conn.check(now, idle_before, drain_before, line_before)
+        sweep(self.admission, self.settings, self.loop.time(), [p.sessions for p in self.ports.values()])
 
 
 def main(argv: list[str]) -> int:

@@ -35,12 +35,11 @@ from sources.stratum.events import ShareRecorder
 from sources.stratum.identity import Worker
 from sources.stratum.job_loop import JobLoop
 from sources.stratum.job_sources import job_source_for
-from sources.stratum.jobbook import JobBook
 from sources.stratum.jobs import CoinbasePolicy, Job, JobSource
 from sources.stratum.listener import Listener
+from sources.stratum.port_base import PortBase, sweep
 from sources.stratum.session import Session
 from sources.stratum.settings import PortSettings, StratumSettings
-from sources.stratum.vardiff import VardiffPolicy
 from sources.stratum.verdicts import Verdicts
 from sources.stratum.verifier import BatchVerifier, PendingSubmit, warm_up
 
@@ -50,37 +49,16 @@ EXTRANONCE1_SIZE = 4
 GC_FULL_AFTER = 100  # young-generation collections between full ones (CPython's default: 10)
 
 
-class PortRuntime:
+class PortRuntime(PortBase):
     """Everything one listening port owns; implements `contracts.Port` for its sessions."""
 
     def __init__(self, gateway: StratumGateway, settings: PortSettings) -> None:
         s = gateway.settings
-        self.settings = settings
-        self.algorithm = settings.algorithm
-        self.start_difficulty = settings.start_difficulty
-        self.extranonce2_size = s.extranonce2_size
-        self.en2_hex_len = 2 * s.extranonce2_size
-        self.ntime_future_s = s.ntime_future_s
-        self.max_line_bytes = s.max_line_bytes
-        self.write_buffer_bytes = s.write_buffer_bytes
-        self.max_errors = s.max_errors
-        self.max_workers = s.max_workers_per_connection
-        self.authorize_rate = s.authorize_rate_per_s
-        self.time = gateway.loop.time
+        super().__init__(s, settings, gateway.loop.time, gateway.admission, gateway.policy)
         self.next_extranonce1 = gateway.next_extranonce1
         self.bucket_of = gateway.recorder.bucket_of
-        self._admission = gateway.admission
         self._door = gateway.door
-        self.authorized = gateway.admission.authorized
-        self.strike = gateway.admission.strike
-        self.close_later = gateway.admission.close_later
-        self.sessions: set[Connection] = set()
         self.connections = metrics.CONNECTIONS.labels(self.algorithm.wire)
-        self.book = JobBook(gateway.policy, s.jobs_kept, s.job_refresh_s)
-        self.vardiff_policy = VardiffPolicy(
-            s.vardiff_target_s, s.vardiff_retarget_s, s.vardiff_variance,
-            settings.min_difficulty, settings.max_difficulty,
-        )  # fmt: skip
         self.jobs = JobLoop(
             self.algorithm, gateway.job_source, self.book, self.sessions, gateway.publisher,
             gateway.topics.jobs, gateway.clock, gateway.policy, s.template_poll_s, self.time,
@@ -126,9 +104,6 @@ class PortRuntime:
         self._admission.release(conn)
         if self._door is not None:
             self._door.gone(conn.ip)
-
-    def clamp(self, difficulty: float) -> float:
-        return min(max(difficulty, self.settings.min_difficulty), self.settings.max_difficulty)
 
     @property
     def port(self) -> int:
@@ -266,15 +241,8 @@ class StratumGateway:
     def sweep(self) -> None:
         """Close connections past their login timeout, idle, stuck-slow or dripping a line; let vardiff lower
         the difficulty of silent miners."""
-        now = self.loop.time()
-        self.admission.expire(now)
         metrics.flush_log()
-        idle_before = now - self.settings.idle_timeout_s
-        drain_before = now - self.settings.drain_timeout_s
-        line_before = now - self.settings.line_timeout_s
-        for rt in self.ports.values():
-            for s in list(rt.sessions):
-                s.check(now, idle_before, drain_before, line_before)
+        sweep(self.admission, self.settings, self.loop.time(), [rt.sessions for rt in self.ports.values()])
 
 
 def _listen_error(host: str, port: PortSettings, exc: OSError) -> str:
