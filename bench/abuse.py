@@ -426,7 +426,7 @@ def report(phases: list[Phase], seconds: float, niceness: int = 0) -> dict[str, 
     print()
     print("| scenario | attack (offered) | honest accepted/s | Δ | p50 / p99 ms | Δ p99 | p99 per round ms | new logins ok | "
           "attacker sent (lines / conns / MiB) | gateway answered | cores: gateway / honest / attacker / "
-          "broker (+ control server) / other people's |")
+          "broker and door (+ control server) / other people's |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     figures: dict[str, float] = {}
     for ph in phases:
